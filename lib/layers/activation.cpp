@@ -1,0 +1,48 @@
+#include "layers/activation.hpp"
+
+#include <cmath>
+
+namespace saelab {
+
+template <class T>
+void sigmoid<T>::forward(const tensor<T>& x, tensor<T>& y) {
+  const T* in = x.data();
+  T* out = y.data();
+  const std::int64_t n = x.numel();
+  for (std::int64_t i = 0; i < n; ++i) out[i] = logistic(in[i]);
+}
+
+template <class T>
+void sigmoid<T>::backward(const tensor<T>&, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) {
+  if (!dx) return;
+  const T* s = y.data();
+  const T* g = dy.data();
+  T* d = dx->data();
+  const std::int64_t n = y.numel();
+  for (std::int64_t i = 0; i < n; ++i) d[i] = g[i] * s[i] * (T(1) - s[i]);
+}
+
+template <class T>
+void relu<T>::forward(const tensor<T>& x, tensor<T>& y) {
+  const T* in = x.data();
+  T* out = y.data();
+  const std::int64_t n = x.numel();
+  for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+}
+
+template <class T>
+void relu<T>::backward(const tensor<T>&, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) {
+  if (!dx) return;
+  const T* out = y.data();
+  const T* g = dy.data();
+  T* d = dx->data();
+  const std::int64_t n = y.numel();
+  for (std::int64_t i = 0; i < n; ++i) d[i] = out[i] > T(0) ? g[i] : T(0);
+}
+
+template class sigmoid<float>;
+template class sigmoid<double>;
+template class relu<float>;
+template class relu<double>;
+
+}  // namespace saelab

@@ -1,0 +1,48 @@
+#pragma once
+// The layer contract, after Caffe: a layer maps a batch x [N, in...] to
+// y [N, out...] and back.
+//
+//  - forward(x, y): y is already sized by the caller (network) to
+//    output_shape(in).batched(N).
+//  - backward(x, y, dy, dx): x and y are the tensors of the last forward.
+//    Parameter gradients ACCUMULATE into the gradient buffer (the optimiser
+//    clears it once per step); the input gradient dx is OVERWRITTEN. dx may be
+//    null when nobody needs it (the first layer), so the layer can skip it.
+//  - Parameters live in the network's one flat buffer; bind() hands each
+//    layer its slice of it and of the gradient buffer, which mirrors it.
+//
+// forward and backward are pure so a layer cannot forget one.
+
+#include <cstdint>
+#include <string>
+
+#include "tensor/rng.hpp"
+#include "tensor/tensor.hpp"
+
+namespace saelab {
+
+template <class T>
+class layer {
+ public:
+  virtual ~layer() = default;
+
+  // e.g. "linear(784 -> 1024)"
+  virtual std::string describe() const = 0;
+  // Per-sample output shape for a per-sample input shape (no batch axis).
+  // Throws std::invalid_argument when the input shape does not fit.
+  virtual shape output_shape(const shape& in) const = 0;
+
+  virtual void forward(const tensor<T>& x, tensor<T>& y) = 0;
+  virtual void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) = 0;
+
+  // Parameterless layers keep these defaults.
+  virtual std::int64_t param_count() const { return 0; }
+  virtual void bind(T* /*params*/, T* /*grads*/) {}
+  virtual void init(rng& /*r*/) {}
+
+  // True when every output lies in [0, 1] (sigmoid): a Bernoulli KL penalty
+  // is only defined on such outputs.
+  virtual bool output_in_unit_interval() const { return false; }
+};
+
+}  // namespace saelab

@@ -1,0 +1,55 @@
+#include "tensor/blas.hpp"
+
+#include <stdexcept>
+
+#include <cblas.h>
+
+namespace saelab::blas {
+
+namespace {
+CBLAS_TRANSPOSE to_cblas(trans t) { return t == trans::yes ? CblasTrans : CblasNoTrans; }
+blasint i(std::int64_t v) { return static_cast<blasint>(v); }
+}  // namespace
+
+template <>
+void gemm<float>(trans ta, trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                 std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), i(m), i(n), i(k), alpha, a, i(lda), b, i(ldb), beta, c, i(ldc));
+}
+
+template <>
+void gemm<double>(trans ta, trans tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+                  std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, to_cblas(ta), to_cblas(tb), i(m), i(n), i(k), alpha, a, i(lda), b, i(ldb), beta, c, i(ldc));
+}
+
+template <>
+void gemv<float>(trans ta, std::int64_t m, std::int64_t n, float alpha, const float* a, std::int64_t lda,
+                 const float* x, float beta, float* y) {
+  cblas_sgemv(CblasRowMajor, to_cblas(ta), i(m), i(n), alpha, a, i(lda), x, 1, beta, y, 1);
+}
+
+template <>
+void gemv<double>(trans ta, std::int64_t m, std::int64_t n, double alpha, const double* a, std::int64_t lda,
+                  const double* x, double beta, double* y) {
+  cblas_dgemv(CblasRowMajor, to_cblas(ta), i(m), i(n), alpha, a, i(lda), x, 1, beta, y, 1);
+}
+
+template <>
+void axpy<float>(std::int64_t n, float alpha, const float* x, float* y) {
+  cblas_saxpy(i(n), alpha, x, 1, y, 1);
+}
+
+template <>
+void axpy<double>(std::int64_t n, double alpha, const double* x, double* y) {
+  cblas_daxpy(i(n), alpha, x, 1, y, 1);
+}
+
+void set_threads(int n) {
+  if (n < 1) throw std::invalid_argument("blas::set_threads: thread count must be at least 1");
+  openblas_set_num_threads(n);
+}
+
+int threads() { return openblas_get_num_threads(); }
+
+}  // namespace saelab::blas
