@@ -1,0 +1,80 @@
+#pragma once
+// A sequential network that owns its layers, the tape of activations and the
+// one flat parameter buffer (after mlpack and llm.c).
+//
+// Activation i is the input for i = 0 and the output of layer i-1 otherwise.
+// A layer's output may be named as a *site*: the place a sparsity penalty
+// attaches and the activation log records.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/layer.hpp"
+
+namespace saelab {
+
+template <class T>
+class network {
+ public:
+  explicit network(shape input);  // per-sample input shape, e.g. [1, 28, 28]
+
+  // Appends a layer; a non-empty `site` names its output.
+  void add(std::unique_ptr<layer<T>> l, std::string site = "");
+  // Allocates the flat parameter and gradient buffers and binds every layer
+  // to its slice; call once after the last add().
+  void finalize();
+  // PyTorch-style default initialisation of every parameter, in layer order.
+  void init(rng& r);
+
+  tensor<T>& params() { return params_; }  // [P]
+  tensor<T>& grads() { return grads_; }    // [P], mirrors params
+  const tensor<T>& params() const { return params_; }
+
+  // x [N, input...]; returns the output of the last layer.
+  const tensor<T>& forward(const tensor<T>& x);
+
+  // Called with (activation index, its gradient) once that gradient is
+  // complete from above, so a penalty on that activation can add its term
+  // before it flows further down.
+  using grad_hook = std::function<void(int, tensor<T>&)>;
+  // dy is the gradient w.r.t. the output of layer `top` (activation top+1);
+  // the hook may add into it. Gradients w.r.t. the input are not computed.
+  void backward(tensor<T>& dy, int top, const grad_hook& hook);
+  void backward(tensor<T>& dy, const grad_hook& hook) { backward(dy, size() - 1, hook); }
+
+  int size() const { return static_cast<int>(layers_.size()); }
+  layer<T>& at(int i) { return *layers_[static_cast<std::size_t>(i)]; }
+  const layer<T>& at(int i) const { return *layers_[static_cast<std::size_t>(i)]; }
+  const tensor<T>& activation(int i) const { return acts_[static_cast<std::size_t>(i)]; }
+  const shape& activation_shape(int i) const { return shapes_[static_cast<std::size_t>(i)]; }  // per sample
+  std::int64_t param_offset(int layer_index) const { return offsets_[static_cast<std::size_t>(layer_index)]; }
+
+  // Named sites, in network order.
+  struct site {
+    std::string name;
+    int activation;  // index into the tape
+  };
+  const std::vector<site>& sites() const { return sites_; }
+  // Throws std::invalid_argument listing the known names when absent.
+  const site& find_site(const std::string& name) const;
+
+  // One line per layer: index, description, output shape, parameters.
+  std::string summary() const;
+
+ private:
+  std::vector<std::unique_ptr<layer<T>>> layers_;
+  std::vector<shape> shapes_;  // per-sample shape of each activation
+  std::vector<std::int64_t> offsets_;
+  std::vector<site> sites_;
+  std::vector<tensor<T>> acts_;
+  tensor<T> params_, grads_;
+  tensor<T> scratch_[2];  // input gradients, alternating down the network
+  bool finalized_ = false;
+};
+
+extern template class network<float>;
+extern template class network<double>;
+
+}  // namespace saelab

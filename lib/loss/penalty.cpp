@@ -1,0 +1,118 @@
+#include "loss/penalty.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace saelab {
+
+namespace {
+// rho_hat_j: the batch mean of each unit. a [N, units...] -> [units]
+template <class T>
+std::vector<double> unit_means(const tensor<T>& a) {
+  const std::int64_t n = a.size(0), units = a.dims().inner();
+  std::vector<double> mean(static_cast<std::size_t>(units), 0.0);
+  for (std::int64_t s = 0; s < n; ++s) {
+    const T* row = a.data() + s * units;
+    for (std::int64_t j = 0; j < units; ++j) mean[static_cast<std::size_t>(j)] += row[j];
+  }
+  for (auto& m : mean) m /= static_cast<double>(n);
+  return mean;
+}
+
+void check_rho(double rho, const char* who) {
+  if (!(rho > 0 && rho < 1)) throw std::invalid_argument(fmt::format("{}: rho = {} must lie in (0, 1)", who, rho));
+}
+}  // namespace
+
+template <class T>
+kl_penalty<T>::kl_penalty(double rho, double beta, double eps) : rho_(rho), beta_(beta), eps_(eps) {
+  check_rho(rho, "kl penalty");
+}
+
+template <class T>
+std::string kl_penalty<T>::describe() const {
+  return fmt::format("kl(rho={}, beta={})", rho_, beta_);
+}
+
+template <class T>
+double kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
+  const std::int64_t n = a.size(0), units = a.dims().inner();
+  const auto mean = unit_means(a);
+  double value = 0;
+  std::vector<T> slope(static_cast<std::size_t>(units));
+  for (std::int64_t j = 0; j < units; ++j) {
+    const double raw = mean[static_cast<std::size_t>(j)];
+    const double q = std::clamp(raw, eps_, 1 - eps_);
+    value += rho_ * std::log(rho_ / q) + (1 - rho_) * std::log((1 - rho_) / (1 - q));
+    // d/d rho_hat, times d rho_hat / d a_nj = 1/N
+    const double d = (raw == q) ? (-rho_ / q + (1 - rho_) / (1 - q)) : 0.0;
+    slope[static_cast<std::size_t>(j)] = static_cast<T>(beta_ * d / static_cast<double>(n));
+  }
+  if (da)
+    for (std::int64_t s = 0; s < n; ++s) std::copy(slope.begin(), slope.end(), da->data() + s * units);
+  return beta_ * value;
+}
+
+template <class T>
+l1_penalty<T>::l1_penalty(double lambda, l1_reduction reduction) : lambda_(lambda), reduction_(reduction) {
+  if (!(lambda >= 0)) throw std::invalid_argument(fmt::format("l1 penalty: lambda = {} must be >= 0", lambda));
+}
+
+template <class T>
+std::string l1_penalty<T>::describe() const {
+  return fmt::format("l1(lambda={}, reduction={})", lambda_,
+                     reduction_ == l1_reduction::l1_reduction_sum ? "sum" : "mean");
+}
+
+template <class T>
+double l1_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
+  const std::int64_t count = a.numel();
+  const double divisor = reduction_ == l1_reduction::l1_reduction_sum ? static_cast<double>(a.size(0))
+                                                                       : static_cast<double>(count);
+  const T* x = a.data();
+  double sum = 0;
+  for (std::int64_t i = 0; i < count; ++i) sum += std::abs(static_cast<double>(x[i]));
+  if (da) {
+    const T w = static_cast<T>(lambda_ / divisor);
+    T* d = da->data();
+    // sign(0) = 0, as the subgradient PyTorch's abs uses
+    for (std::int64_t i = 0; i < count; ++i) d[i] = x[i] > T(0) ? w : (x[i] < T(0) ? -w : T(0));
+  }
+  return lambda_ * sum / divisor;
+}
+
+template <class T>
+seed_kl_penalty<T>::seed_kl_penalty(double rho, double beta) : rho_(rho), beta_(beta) {
+  check_rho(rho, "seed_kl penalty");
+}
+
+template <class T>
+std::string seed_kl_penalty<T>::describe() const {
+  return fmt::format("seed_kl(rho={}, beta={})", rho_, beta_);
+}
+
+template <class T>
+double seed_kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
+  const std::int64_t count = a.numel();
+  const T* x = a.data();
+  double sum = 0;
+  for (std::int64_t i = 0; i < count; ++i) sum += x[i];
+  const double mean_rho_hat = sum / static_cast<double>(count);  // mean over units of the batch means
+  const double kl_div = rho_ * (std::log(rho_) - mean_rho_hat);  // PyTorch's kl_div, mean reduction
+  const double sign = kl_div < 0 ? -1.0 : 1.0;
+  if (da) da->fill(static_cast<T>(-sign * beta_ * rho_ / static_cast<double>(count)));
+  return beta_ * std::abs(kl_div);
+}
+
+template class kl_penalty<float>;
+template class kl_penalty<double>;
+template class l1_penalty<float>;
+template class l1_penalty<double>;
+template class seed_kl_penalty<float>;
+template class seed_kl_penalty<double>;
+
+}  // namespace saelab
