@@ -43,6 +43,8 @@ class layer {
   // True when every output lies in [0, 1] (sigmoid): a Bernoulli KL penalty
   // is only defined on such outputs.
   virtual bool output_in_unit_interval() const { return false; }
+  // True when outputs in [0, 1] follow from inputs in [0, 1] (max pooling).
+  virtual bool keeps_unit_interval() const { return false; }
 };
 
 }  // namespace saelab

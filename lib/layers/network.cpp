@@ -89,6 +89,13 @@ const typename network<T>::site& network<T>::find_site(const std::string& name) 
 }
 
 template <class T>
+bool network<T>::in_unit_interval(int activation) const {
+  if (activation == 0) return false;  // nothing is promised about the input
+  const auto& l = at(activation - 1);
+  return l.output_in_unit_interval() || (l.keeps_unit_interval() && in_unit_interval(activation - 1));
+}
+
+template <class T>
 std::string network<T>::summary() const {
   std::string out = fmt::format("  input {}\n", shapes_[0].str());
   for (int i = 0; i < size(); ++i) {

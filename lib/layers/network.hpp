@@ -60,6 +60,9 @@ class network {
   // Throws std::invalid_argument listing the known names when absent.
   const site& find_site(const std::string& name) const;
 
+  // Whether activation i is bounded in [0, 1] whatever the parameters.
+  bool in_unit_interval(int activation) const;
+
   // One line per layer: index, description, output shape, parameters.
   std::string summary() const;
 

@@ -1,0 +1,125 @@
+#include "experiment/objective.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "layers/activation.hpp"
+#include "loss/reconstruction.hpp"
+#include "tensor/blas.hpp"
+
+namespace saelab {
+
+namespace {
+template <class T>
+std::unique_ptr<penalty<T>> make_penalty(const sparsity_config& s) {
+  switch (s.kind) {
+    case sparsity_kind::sparsity_kind_kl:
+      return std::make_unique<kl_penalty<T>>(s.rho, s.beta);
+    case sparsity_kind::sparsity_kind_seed_kl:
+      return std::make_unique<seed_kl_penalty<T>>(s.rho, s.beta);
+    case sparsity_kind::sparsity_kind_l1:
+      return std::make_unique<l1_penalty<T>>(s.lambda, s.reduction == penalty_reduction::penalty_reduction_sum
+                                                           ? l1_reduction::l1_reduction_sum
+                                                           : l1_reduction::l1_reduction_mean);
+    case sparsity_kind::sparsity_kind_none:
+      break;
+  }
+  return nullptr;
+}
+
+template <class T>
+void sigmoid_into(const tensor<T>& z, tensor<T>& p) {
+  p.resize(z.dims());
+  for (std::int64_t i = 0; i < z.numel(); ++i) p[i] = logistic(z[i]);
+}
+}  // namespace
+
+template <class T>
+objective<T>::objective(network<T>& net, loss_kind loss, const sparsity_config& sparsity)
+    : net_(net), loss_(loss) {
+  if (sparsity.kind == sparsity_kind::sparsity_kind_none) return;
+  std::vector<std::string> names;
+  if (sparsity.sites.size() == 1 && sparsity.sites[0] == "all") {
+    for (const auto& s : net.sites()) names.push_back(s.name);
+  } else {
+    names = sparsity.sites;
+  }
+  if (names.empty()) throw std::invalid_argument("sparsity.sites is empty: name at least one site, or all");
+  for (const auto& name : names) {
+    const auto& site = net.find_site(name);
+    for (const auto& s : sites_)
+      if (s.name == name) throw std::invalid_argument(fmt::format("sparsity.sites names '{}' twice", name));
+    auto term = make_penalty<T>(sparsity);
+    if (term->needs_unit_interval() && !net.in_unit_interval(site.activation))
+      throw std::invalid_argument(fmt::format(
+          "sparsity.kind = {} on site '{}': its activations come from {} and are not bounded in [0, 1], "
+          "but the Bernoulli KL needs mean activations in (0, 1). Use model.hidden_activation = sigmoid, "
+          "or an L1 penalty (sparsity.kind = l1)",
+          to_string(sparsity.kind), name, net.at(site.activation - 1).describe()));
+    sites_.push_back({name, site.activation, std::move(term), tensor<T>()});
+  }
+}
+
+template <class T>
+double objective<T>::terms::penalty() const {
+  double s = 0;
+  for (double v : site_penalty) s += v;
+  return s;
+}
+
+template <class T>
+typename objective<T>::terms objective<T>::evaluate(const tensor<T>& target, bool need_grad) {
+  const int top = net_.size();
+  const auto& z = net_.activation(top);
+  const tensor<T> t = target.reshaped(z.dims());
+  terms out;
+  if (need_grad) dlogits_.resize(z.dims());
+  if (loss_ == loss_kind::loss_kind_bce) {
+    out.reconstruction = bce_with_logits(z, t, need_grad ? &dlogits_ : nullptr);
+  } else {
+    sigmoid_into(z, probs_);
+    out.reconstruction = mse(probs_, t, need_grad ? &dlogits_ : nullptr);
+    if (need_grad)  // through the output sigmoid
+      for (std::int64_t i = 0; i < z.numel(); ++i) dlogits_[i] *= probs_[i] * (T(1) - probs_[i]);
+  }
+  for (auto& s : sites_) {
+    const auto& a = net_.activation(s.activation);
+    if (need_grad) s.grad.resize(a.dims());
+    out.site_penalty.push_back(s.term->evaluate(a, need_grad ? &s.grad : nullptr));
+  }
+  return out;
+}
+
+template <class T>
+void objective<T>::backward() {
+  net_.backward(dlogits_, [this](int activation, tensor<T>& da) {
+    for (auto& s : sites_)
+      if (s.activation == activation) blas::axpy<T>(da.numel(), T(1), s.grad.data(), da.data());
+  });
+}
+
+template <class T>
+std::string objective<T>::describe() const {
+  std::string out = fmt::format("{} on sigmoid outputs", to_string(loss_));
+  for (const auto& s : sites_) out += fmt::format(" + {} at {}", s.term->describe(), s.name);
+  return out;
+}
+
+template <class T>
+reconstruction_error reconstruction_errors(const tensor<T>& logits, const tensor<T>& target, tensor<T>& scratch) {
+  const tensor<T> t = target.reshaped(logits.dims());
+  reconstruction_error e;
+  e.bce = bce_with_logits(logits, t, nullptr);
+  sigmoid_into(logits, scratch);
+  e.mse = mse(scratch, t, nullptr);
+  return e;
+}
+
+template class objective<float>;
+template class objective<double>;
+template reconstruction_error reconstruction_errors<float>(const tensor<float>&, const tensor<float>&, tensor<float>&);
+template reconstruction_error reconstruction_errors<double>(const tensor<double>&, const tensor<double>&,
+                                                            tensor<double>&);
+
+}  // namespace saelab

@@ -1,0 +1,89 @@
+#pragma once
+// The training loop. It owns the optimiser, the objective and the batch
+// order; it never logs itself but reports every step and epoch to an
+// observer (the run log, the progress line), after Caffe's solver callbacks.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "config/config.hpp"
+#include "data/idx.hpp"
+#include "data/minibatcher.hpp"
+#include "experiment/objective.hpp"
+#include "layers/network.hpp"
+#include "optim/optimizer.hpp"
+
+namespace saelab {
+
+// A run that produced a non-finite loss.
+class training_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The reference reports its "testing loss" on the first test batch only.
+inline constexpr std::int64_t reference_test_images = 1200;
+
+struct step_record {
+  int epoch = 0;           // 0-based
+  std::int64_t step = 0;   // global, 1-based after the update
+  std::int64_t batch = 0;  // within the epoch
+  std::int64_t batches = 0;
+  double loss = 0, reconstruction = 0, penalty = 0, learning_rate = 0;
+};
+
+struct test_record {
+  double bce = 0, mse = 0;    // whole test set
+  double bce_reference = 0;   // first reference_test_images images
+};
+
+struct epoch_record {
+  int epoch = 0;  // 0-based
+  // Means over the epoch's batches, weighted by batch size.
+  double loss = 0, reconstruction = 0, penalty = 0;
+  std::vector<double> site_penalty;
+  test_record test;
+  double train_seconds = 0, test_seconds = 0;
+};
+
+class training_observer {
+ public:
+  virtual ~training_observer() = default;
+  virtual void on_step(const step_record& s) = 0;
+  virtual void on_epoch(const epoch_record& e) = 0;
+};
+
+class trainer {
+ public:
+  trainer(const experiment_config& cfg, network<float>& net, const mnist_data& data, rng& r);
+
+  // Trains epochs from next_epoch() up to train.epochs. When *stop becomes
+  // true, finishes the current step and returns early (stopped() says so).
+  void run(training_observer& obs, const std::atomic<bool>* stop = nullptr);
+  bool stopped() const { return stopped_; }
+
+  // Losses of the current weights on the test set.
+  test_record test();
+
+  const objective<float>& objective_terms() const { return objective_; }
+  optimizer<float>& optim() { return *optimizer_; }
+  int next_epoch() const { return next_epoch_; }
+  void set_next_epoch(int e) { next_epoch_ = e; }
+
+ private:
+  const experiment_config& cfg_;
+  network<float>& net_;
+  const mnist_data& data_;
+  rng& rng_;
+  objective<float> objective_;
+  std::unique_ptr<optimizer<float>> optimizer_;
+  minibatcher batches_;
+  tensor<float> x_, scratch_;
+  int next_epoch_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace saelab
