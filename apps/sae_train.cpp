@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "experiment/runner.hpp"
+#include "tensor/blas.hpp"
 
 namespace {
 
@@ -39,6 +40,7 @@ overridden on the command line, e.g. --sparsity.rho=0.1 or sparsity.rho=0.1.
 }  // namespace
 
 int main(int argc, char** argv) {
+  saelab::blas::pin_core_type(argv);
   std::string config_path;
   std::vector<std::string> overrides;
   saelab::run_options opt;

@@ -85,12 +85,16 @@ test_record trainer::test() {
   const auto& images = data_.test.images;  // [N, 1, 28, 28]
   const std::int64_t n = images.size(0), batch = cfg_.train.batch_size;
   test_record r;
+  std::vector<activity_accumulator> acc;
+  for (const auto& s : net_.sites())
+    acc.emplace_back(net_.activation_shape(s.activation).numel(), cfg_.log.active_threshold);
   double ref_bce = 0;
   std::int64_t ref_seen = 0;
   for (std::int64_t b0 = 0; b0 < n; b0 += batch) {
     const std::int64_t b1 = std::min(n, b0 + batch);
     const auto x = images.slice(b0, b1);
     const auto e = reconstruction_errors(net_.forward(x), x, scratch_);
+    for (std::size_t s = 0; s < acc.size(); ++s) acc[s].add(net_.activation(net_.sites()[s].activation));
     const auto count = static_cast<double>(b1 - b0);
     r.bce += e.bce * count;
     r.mse += e.mse * count;
@@ -106,6 +110,7 @@ test_record trainer::test() {
   r.bce /= static_cast<double>(n);
   r.mse /= static_cast<double>(n);
   r.bce_reference = ref_bce / static_cast<double>(ref_seen);
+  for (const auto& a : acc) r.activity.push_back(a.finish());
   return r;
 }
 

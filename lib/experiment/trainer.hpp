@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "data/idx.hpp"
 #include "data/minibatcher.hpp"
+#include "experiment/activity.hpp"
 #include "experiment/objective.hpp"
 #include "layers/network.hpp"
 #include "optim/optimizer.hpp"
@@ -38,6 +39,7 @@ struct step_record {
 struct test_record {
   double bce = 0, mse = 0;    // whole test set
   double bce_reference = 0;   // first reference_test_images images
+  std::vector<site_activity> activity;  // one per network site, in network order
 };
 
 struct epoch_record {

@@ -1,6 +1,9 @@
 #include "tensor/blas.hpp"
 
+#include <cstdlib>
 #include <stdexcept>
+
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -51,5 +54,12 @@ void set_threads(int n) {
 }
 
 int threads() { return openblas_get_num_threads(); }
+
+void pin_core_type(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with whatever kernel OpenBLAS chose.
+}
 
 }  // namespace saelab::blas

@@ -21,6 +21,14 @@ void gemv(trans ta, std::int64_t m, std::int64_t n, T alpha, const T* a, std::in
 template <class T>
 void axpy(std::int64_t n, T alpha, const T* x, T* y);
 
+// Debian 12's OpenBLAS 0.3.21 picks wrong or slow kernels on some of our
+// processors unless OPENBLAS_CORETYPE names one. OpenBLAS reads it when it
+// loads, before main(), so when it is unset this sets it to Haswell (whose
+// AVX2/FMA kernels our -march=haswell build needs anyway) and re-executes the
+// program; it returns only when the variable was already set. Call it first
+// thing in main().
+void pin_core_type(char** argv);
+
 // OpenBLAS's thread count for every later call; n >= 1.
 void set_threads(int n);
 int threads();
