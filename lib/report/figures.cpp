@@ -1,0 +1,234 @@
+#include "report/figures.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "report/atomic_write.hpp"
+#include "report/gnuplot.hpp"
+#include "report/png.hpp"
+#include "report/tiles.hpp"
+
+namespace saelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void ensure_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create figures directory: {}", dir.string(), ec.message()));
+}
+
+// Integer upscaling that brings a tile to about 84 pixels (MNIST at x3):
+// 28x28 digits and 3x3 kernels both become readable on screen.
+int scale_for(std::int64_t h, std::int64_t w) { return std::max<int>(1, static_cast<int>(84 / std::max(h, w))); }
+
+// [N, H, W] view of [N, H, W] or [N, 1, H, W].
+tensor<float> as_images(const tensor<float>& t, const char* what) {
+  const shape& s = t.dims();
+  if (s.rank() == 3) return t;
+  if (s.rank() == 4 && s[1] == 1) return t.reshaped({s[0], s[2], s[3]});
+  throw std::invalid_argument(fmt::format("{}: expected [N, 1, H, W] or [N, H, W], got {}", what, s.str()));
+}
+
+void write_gray(const fs::path& path, const gray_image& g) { write_png_gray(path, g.width, g.height, g.pixels.data()); }
+
+// NaN spelled as gnuplot and numpy.loadtxt both read it: a missing point.
+std::string num(double v) { return std::isnan(v) ? std::string("NaN") : fmt::format("{:.8g}", v); }
+
+}  // namespace
+
+fs::path reconstruction_figure(const fs::path& dir, const tensor<float>& inputs, const tensor<float>& reconstructions) {
+  const tensor<float> x = as_images(inputs, "reconstruction_figure inputs");
+  const tensor<float> y = as_images(reconstructions, "reconstruction_figure reconstructions");
+  check_same_shape(x.dims(), y.dims(), "reconstruction_figure: inputs vs reconstructions");
+  const std::int64_t n = x.size(0), h = x.size(1), w = x.size(2);
+
+  // Inputs fill grid row 0 and reconstructions row 1, so each sits under its input.
+  tensor<float> both({2 * n, h, w});
+  std::copy(x.data(), x.data() + x.numel(), both.data());
+  std::copy(y.data(), y.data() + y.numel(), both.data() + x.numel());
+
+  tile_options opt;
+  opt.columns = static_cast<int>(n);
+  opt.norm = tile_norm::tile_norm_fixed;  // pixels are in [0, 1]: no per-image stretching hides a faint output
+  opt.scale = scale_for(h, w);
+  opt.border = 2;
+  opt.border_gray = 96;  // gray grid lines against black MNIST backgrounds
+  ensure_dir(dir);
+  const fs::path path = dir / "reconstructions.png";
+  write_gray(path, tile_image(both, opt));
+  return path;
+}
+
+fs::path filter_figure(const fs::path& dir, std::span<const float> weights, int n, int h, int w) {
+  if (n <= 0 || h <= 0 || w <= 0)
+    throw std::invalid_argument(fmt::format("filter_figure: n, h, w must be positive, got {}, {}, {}", n, h, w));
+  const std::size_t need = static_cast<std::size_t>(n) * h * w;
+  if (need > weights.size())
+    throw std::invalid_argument(
+        fmt::format("filter_figure: {} filters of {}x{} need {} weights, got {}", n, h, w, need, weights.size()));
+
+  tensor<float> filters({n, h, w});
+  std::copy(weights.begin(), weights.begin() + static_cast<std::ptrdiff_t>(need), filters.data());
+  tile_options opt;
+  // Symmetric per tile: a weight's sign is what matters (mid-gray = 0), and
+  // filters differ in overall magnitude.
+  opt.norm = tile_norm::tile_norm_per_tile_symmetric;
+  opt.scale = scale_for(h, w);
+  opt.border = 2;
+  const gray_image g = tile_image(filters, opt);
+  const tile_layout l = tile_layout_for(n, h, w, opt);
+
+  // Every gray level is a weight here, so no gray border stands out against
+  // all tiles (black merges with large negative weights of enlarged 3x3
+  // kernels): borders and empty cells are drawn in blue instead.
+  std::vector<std::uint8_t> rgb(g.pixels.size() * 3);
+  for (int y = 0; y < g.height; ++y)
+    for (int x = 0; x < g.width; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * g.width + x;
+      const bool tile = l.tile_at(x, y) >= 0;
+      rgb[3 * i + 0] = tile ? g.pixels[i] : 30;
+      rgb[3 * i + 1] = tile ? g.pixels[i] : 70;
+      rgb[3 * i + 2] = tile ? g.pixels[i] : 150;
+    }
+  ensure_dir(dir);
+  const fs::path path = dir / "filters.png";
+  write_png_rgb(path, g.width, g.height, rgb.data());
+  return path;
+}
+
+bool loss_curves(const fs::path& dir, std::span<const epoch_losses> epochs) {
+  std::string dat =
+      "# saelab loss curves, one row per epoch (NaN: not measured)\n"
+      "# epoch train_loss train_reconstruction test_bce\n";
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  bool all_positive = true;
+  int first_epoch = 0, last_epoch = 0;
+  for (const epoch_losses& e : epochs) {
+    dat += fmt::format("{} {} {} {}\n", e.epoch, num(e.train_loss), num(e.train_reconstruction), num(e.test_bce));
+    for (double v : {e.train_loss, e.train_reconstruction, e.test_bce}) {
+      if (!std::isfinite(v)) continue;
+      if (v <= 0) all_positive = false;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  if (!epochs.empty()) first_epoch = epochs.front().epoch, last_epoch = epochs.back().epoch;
+  // A log axis pays only when the curves span a decade (fast early epochs);
+  // over a narrower range it would leave the axis with one labelled tick.
+  const bool log_y = all_positive && lo > 0 && hi / lo >= 10;
+
+  std::string gp = fmt::format(
+      "# Renders loss_curves.png from loss_curves.dat: run `gnuplot loss_curves.gp` in this directory.\n"
+      "set terminal pngcairo size 800,500\n"
+      "set output 'loss_curves.png'\n"
+      "set title 'Loss per epoch' noenhanced\n"
+      "set xlabel 'epoch'\n"
+      "set ylabel 'mean loss per pixel{}'\n"
+      "{}"
+      "set format y '%g'\n"
+      "{}"
+      "set grid\n"
+      "set key top right\n"
+      "plot 'loss_curves.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.7 title 'train loss (with penalty)', \\\n"
+      "     '' using 1:3 with linespoints lw 2 pt 5 ps 0.7 title 'train reconstruction', \\\n"
+      "     '' using 1:4 with linespoints lw 2 pt 9 ps 0.9 title 'test BCE'\n",
+      log_y ? " (log scale)" : "", log_y ? "set logscale y\n" : "",
+      // Whole-number epoch ticks while they fit; gnuplot's own choice otherwise.
+      last_epoch - first_epoch <= 20 ? "set xtics 1\n" : "");
+
+  ensure_dir(dir);
+  write_file_atomically(dir / "loss_curves.dat", dat);
+  write_file_atomically(dir / "loss_curves.gp", gp);
+  return gnuplot_render(dir, "loss_curves.gp", "loss_curves.png");
+}
+
+bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<const double> rho_hat) {
+  constexpr int bins_per_decade = 4;
+  constexpr int lo_exp = -6;
+  double max_v = 0;
+  for (double v : rho_hat)
+    if (std::isfinite(v)) max_v = std::max(max_v, v);
+  // ReLU units can average above 1: extend by whole decades rather than clip.
+  const int hi_exp = max_v > 1 ? std::min(6, static_cast<int>(std::ceil(std::log10(max_v)))) : 0;
+  const int n_bins = (hi_exp - lo_exp) * bins_per_decade;
+
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(n_bins), 0);
+  std::int64_t zeros = 0, below = 0, nans = 0;
+  for (double v : rho_hat) {
+    if (std::isnan(v)) { ++nans; continue; }
+    if (v <= 0) { ++zeros; continue; }
+    if (v < std::pow(10.0, lo_exp)) ++below;
+    const double k = std::floor((std::log10(v) - lo_exp) * bins_per_decade);
+    counts[static_cast<std::size_t>(std::clamp(k, 0.0, double(n_bins - 1)))]++;
+  }
+
+  std::string name;
+  for (char c : site) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  if (name.empty()) name = "site";
+  const std::string stem = "rho_hat_" + name;
+
+  // The "0" bar sits one decade left of 1e-6 on the same log10 axis, past a
+  // dashed line, so it reads as a separate category, not as a tiny value.
+  const double zero_x = lo_exp - 1;
+  std::string dat = fmt::format(
+      "# Histogram of per-unit mean activation rho_hat at site '{}': {} units\n"
+      "# x: bar centre on the plot's log10 axis; width in decades; bin [lo, hi)\n"
+      "# index 0: units with rho_hat <= 0; index 1: {} log-spaced bins per decade\n"
+      "# x width lo hi count\n"
+      "{} 0.5 0 0 {}\n\n\n",
+      site, rho_hat.size(), bins_per_decade, num(zero_x), zeros);
+  for (int k = 0; k < n_bins; ++k) {
+    const double a = lo_exp + double(k) / bins_per_decade, b = lo_exp + double(k + 1) / bins_per_decade;
+    dat += fmt::format("{} {} {} {} {}\n", num((a + b) / 2), num(1.0 / bins_per_decade), num(std::pow(10.0, a)),
+                       num(std::pow(10.0, b)), counts[static_cast<std::size_t>(k)]);
+  }
+
+  std::string tics = fmt::format("'0' {}", num(zero_x));
+  for (int e = lo_exp; e <= hi_exp; ++e)
+    tics += e == 0 ? ", '1' 0" : e == 1 ? ", '10' 1" : fmt::format(", '10^{{{}}}' {}", e, e);
+  // Line 1 says what is counted; line 2 the counts a bar cannot show well.
+  const std::string title1 = fmt::format("Per-unit mean activation rho_hat at site {} ({} units)", site, rho_hat.size());
+  std::string title2 = fmt::format("{} units with rho_hat = 0 (bar '0')", zeros);
+  if (below > 0) title2 += fmt::format(", {} below 1e-6 counted in the first bin", below);
+  if (nans > 0) title2 += fmt::format(", {} NaN left out", nans);
+
+  const std::string gp = fmt::format(
+      "# Renders {0}.png from {0}.dat: run `gnuplot {0}.gp` in this directory.\n"
+      "set terminal pngcairo size 800,500\n"
+      "set termoption enhanced\n"
+      "set output '{0}.png'\n"
+      "set title {1} . \"\\n\" . {6} noenhanced\n"
+      "set xlabel 'mean activation of a unit on the test set (log scale)'\n"
+      "set ylabel 'units'\n"
+      "set xrange [{2}:{3}]\n"
+      "set yrange [0:*]\n"
+      "set offsets 0, 0, graph 0.08, 0\n"
+      "set xtics ({4})\n"
+      "set grid ytics\n"
+      "set style fill solid 0.7 border -1\n"
+      "set arrow from {5}, graph 0 to {5}, graph 1 nohead dashtype 2 lc 'gray40'\n"
+      "unset key\n"
+      "plot '{0}.dat' index 0 using 1:5:2 with boxes lc rgb '#b03030', \\\n"
+      "     '' index 1 using 1:5:2 with boxes lc rgb '#4682b4', \\\n"
+      "     '' index 0:1 using 1:5:($5 > 0 ? sprintf('%d', $5) : '') with labels offset 0,0.7 font ',8'\n",
+      stem, gnuplot_quote(title1), num(zero_x - 0.5), num(hi_exp + 0.25), tics, num(zero_x + 0.5),
+      gnuplot_quote(title2));
+
+  ensure_dir(dir);
+  write_file_atomically(dir / (stem + ".dat"), dat);
+  write_file_atomically(dir / (stem + ".gp"), gp);
+  return gnuplot_render(dir, stem + ".gp", stem + ".png");
+}
+
+}  // namespace saelab

@@ -1,0 +1,296 @@
+// Figure functions: the files each writes, what the gnuplot scripts name, and
+// behaviour without (or with a broken) gnuplot.
+#include <catch2/catch.hpp>
+#include <fmt/core.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "report/figures.hpp"
+#include "report/gnuplot.hpp"
+
+namespace fs = std::filesystem;
+using namespace saelab;
+
+namespace {
+
+struct temp_dir {
+  fs::path path;
+  explicit temp_dir(const std::string& tag) {
+    path = fs::temp_directory_path() / fmt::format("saelab_test_figures_{}_{}", ::getpid(), tag);
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+// Sets PATH for one scope and puts the old value back, even when a check throws.
+struct path_override {
+  std::optional<std::string> old;
+  explicit path_override(const std::string& value) {
+    if (const char* p = std::getenv("PATH")) old = p;
+    ::setenv("PATH", value.c_str(), 1);
+  }
+  ~path_override() {
+    if (old) ::setenv("PATH", old->c_str(), 1);
+    else ::unsetenv("PATH");
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::uint32_t u32_be(const std::string& s, std::size_t at) {
+  return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
+         (std::uint32_t(std::uint8_t(s[at + 2])) << 8) | std::uint32_t(std::uint8_t(s[at + 3]));
+}
+
+// Just enough of a PNG reader for files from our writer: IHDR + one IDAT,
+// filter 0 on every row. test_png checks the format itself.
+struct decoded {
+  int width = 0, height = 0, channels = 0;
+  std::vector<std::uint8_t> pixels;
+  int at(int x, int y, int c = 0) const { return pixels[(std::size_t(y) * width + x) * channels + c]; }
+};
+
+decoded read_png(const fs::path& p) {
+  const std::string s = slurp(p);
+  REQUIRE(s.size() > 33);
+  REQUIRE(s.substr(12, 4) == "IHDR");
+  decoded d;
+  d.width = int(u32_be(s, 16));
+  d.height = int(u32_be(s, 20));
+  d.channels = s[25] == 2 ? 3 : 1;
+  const std::size_t idat = 33;
+  REQUIRE(s.substr(idat + 4, 4) == "IDAT");
+  const std::uint32_t len = u32_be(s, idat);
+  const std::size_t row = std::size_t(d.width) * d.channels + 1;
+  std::vector<std::uint8_t> raw(row * d.height);
+  uLongf n = raw.size();
+  REQUIRE(uncompress(raw.data(), &n, reinterpret_cast<const Bytef*>(s.data() + idat + 8), len) == Z_OK);
+  REQUIRE(n == raw.size());
+  for (int y = 0; y < d.height; ++y) {
+    REQUIRE(raw[y * row] == 0);
+    d.pixels.insert(d.pixels.end(), raw.begin() + y * row + 1, raw.begin() + (y + 1) * row);
+  }
+  return d;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::vector<epoch_losses> some_epochs(int n) {
+  std::vector<epoch_losses> e;
+  for (int i = 1; i <= n; ++i) e.push_back({i, 0.1 + 0.3 / i, 0.09 + 0.3 / i, i == 2 ? NAN : 0.09 + 0.25 / i});
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("reconstruction figure: inputs in the top row, reconstructions below", "[figures]") {
+  temp_dir dir("recon");
+  tensor<float> x({10, 1, 28, 28}), y({10, 1, 28, 28});
+  x.at(3, 0, 5, 7) = 1.0f;    // one white pixel in input 3
+  y.at(3, 0, 5, 7) = 0.5f;    // half gray in its reconstruction
+  y.at(9, 0, 27, 27) = 2.0f;  // out of [0, 1]: clamped, not rescaling the others
+  const fs::path png = reconstruction_figure(dir.path / "figures", x, y);
+  CHECK(png == dir.path / "figures" / "reconstructions.png");
+  const decoded d = read_png(png);
+  // 28 px at scale 3 with 2 px borders: 10 columns, 2 rows.
+  REQUIRE(d.channels == 1);
+  REQUIRE(d.width == 2 + 10 * 86);
+  REQUIRE(d.height == 2 + 2 * 86);
+  const int x0 = 2 + 3 * 86 + 7 * 3, y_in = 2 + 5 * 3, y_out = y_in + 86;
+  CHECK(d.at(x0, y_in) == 255);
+  CHECK(d.at(x0 + 2, y_in + 2) == 255);
+  CHECK(d.at(x0, y_out) == 128);
+  CHECK(d.at(x0 + 3, y_out) == 0);
+  CHECK(d.at(2 + 9 * 86 + 83, 88 + 83) == 255);
+
+  CHECK_THROWS_AS(reconstruction_figure(dir.path, x, tensor<float>({9, 1, 28, 28})), std::invalid_argument);
+}
+
+TEST_CASE("filter figure: a near-square grid with coloured borders", "[figures]") {
+  temp_dir dir("filters");
+  // 8 first-layer kernels of 3x3, as the conv model's [8, 1, 3, 3].
+  std::vector<float> k(72, 0.0f);
+  k[9 * 4 + 0] = -1.0f;  // kernel 4, top-left
+  k[9 * 4 + 8] = 0.5f;   // kernel 4, bottom-right
+  const fs::path png = filter_figure(dir.path, k, 8, 3, 3);
+  CHECK(png.filename() == "filters.png");
+  const decoded d = read_png(png);
+  REQUIRE(d.channels == 3);
+  // 3x3 grid of 84 px tiles (3 px kernels at scale 28) and 2 px borders.
+  REQUIRE(d.width == 2 + 3 * 86);
+  REQUIRE(d.height == 2 + 3 * 86);
+  const int kx = 2 + 1 * 86, ky = 2 + 1 * 86;  // kernel 4: grid row 1, column 1
+  CHECK(d.at(kx, ky) == 0);                     // -1: the tile's extreme, black
+  CHECK(d.at(kx + 83, ky + 83) == 191);         // 0.5 in [-1, 1]
+  CHECK(d.at(kx + 40, ky + 40) == 128);         // 0: mid-gray
+  CHECK(d.at(kx + 40, ky + 40, 2) == 128);      // gray inside tiles
+  CHECK(d.at(0, 0, 2) > d.at(0, 0, 0));         // blue border
+  CHECK(d.at(2 + 2 * 86 + 40, 2 + 2 * 86 + 40, 2) > d.at(2 + 2 * 86 + 40, 2 + 2 * 86 + 40, 0));  // empty cell
+
+  // Fully-connected encoder rows [units, 784]: the first n rows are used.
+  std::vector<float> fc(5 * 784, 0.1f);
+  CHECK(fs::exists(filter_figure(dir.path / "fc", fc, 4, 28, 28)));
+  CHECK_THROWS_AS(filter_figure(dir.path, fc, 6, 28, 28), std::invalid_argument);
+}
+
+TEST_CASE("loss curves: .dat and .gp name each other and the PNG", "[figures]") {
+  temp_dir dir("loss");
+  const bool made = loss_curves(dir.path, some_epochs(5));
+  const std::string dat = slurp(dir.path / "loss_curves.dat");
+  const std::string gp = slurp(dir.path / "loss_curves.gp");
+  CHECK(contains(dat, "# epoch train_loss train_reconstruction test_bce\n"));
+  CHECK(contains(dat, "\n2 0.25 0.24 NaN\n"));
+  CHECK(contains(gp, "set terminal pngcairo size 800,500"));
+  CHECK(contains(gp, "set output 'loss_curves.png'"));
+  CHECK(contains(gp, "plot 'loss_curves.dat'"));
+  CHECK(contains(gp, "set xlabel"));
+  CHECK(contains(gp, "set ylabel"));
+  CHECK(!contains(gp, "logscale"));  // 0.14 .. 0.4: less than a decade
+  // With gnuplot installed the PNG must come out; otherwise only the data.
+  CHECK(made == !find_program("gnuplot").empty());
+  CHECK(fs::exists(dir.path / "loss_curves.png") == made);
+  if (made) CHECK(u32_be(slurp(dir.path / "loss_curves.png"), 16) == 800);  // gnuplot's IHDR width
+  CHECK(!fs::exists(dir.path / "loss_curves.gp.log"));
+
+  std::vector<epoch_losses> wide = some_epochs(3);
+  wide.push_back({4, 0.01, 0.009, 0.01});
+  loss_curves(dir.path / "wide", wide);
+  CHECK(contains(slurp(dir.path / "wide" / "loss_curves.gp"), "set logscale y"));
+}
+
+TEST_CASE("rho_hat histogram: explicit zero bin, log bins, sanitised site name", "[figures]") {
+  temp_dir dir("rho");
+  const std::vector<double> rho{0.0, 0.0, 1e-7, 0.5, 2.0, NAN};
+  const bool made = rho_hat_histogram(dir.path, "enc/relu 1", rho);
+  const fs::path dat_path = dir.path / "rho_hat_enc_relu_1.dat";
+  const fs::path gp_path = dir.path / "rho_hat_enc_relu_1.gp";
+  REQUIRE(fs::exists(dat_path));
+  REQUIRE(fs::exists(gp_path));
+  CHECK(made == !find_program("gnuplot").empty());
+  CHECK(fs::exists(dir.path / "rho_hat_enc_relu_1.png") == made);
+
+  const std::string gp = slurp(gp_path);
+  CHECK(contains(gp, "set output 'rho_hat_enc_relu_1.png'"));
+  CHECK(contains(gp, "plot 'rho_hat_enc_relu_1.dat'"));
+  CHECK(contains(gp, "2 units with rho_hat = 0"));
+  CHECK(contains(gp, "1 below 1e-6"));
+  CHECK(contains(gp, "1 NaN left out"));
+  CHECK(contains(gp, "'0' -7"));      // the zero bar's tick
+  CHECK(contains(gp, "'10' 1"));      // 2.0 extends the axis by a decade
+
+  // Rows: "x width lo hi count"; block 0 is the zero bin, block 1 the log bins.
+  std::istringstream in(slurp(dat_path));
+  std::string line;
+  int block = 0, blank_run = 0, log_bins = 0;
+  long zero_count = -1, log_total = 0, first_bin = -1;
+  double first_lo = 0, last_hi = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      if (++blank_run == 2) ++block;
+      continue;
+    }
+    blank_run = 0;
+    if (line[0] == '#') continue;
+    std::istringstream row(line);
+    double x, width, lo, hi;
+    long count;
+    REQUIRE(static_cast<bool>(row >> x >> width >> lo >> hi >> count));
+    if (block == 0) {
+      zero_count = count;
+    } else {
+      if (log_bins == 0) first_lo = lo, first_bin = count;
+      last_hi = hi;
+      log_total += count;
+      ++log_bins;
+    }
+  }
+  CHECK(zero_count == 2);
+  CHECK(log_total == 3);
+  CHECK(first_bin == 1);  // 1e-7 joins the first bin
+  CHECK(log_bins == 7 * 4);
+  CHECK(first_lo == Approx(1e-6));
+  CHECK(last_hi == Approx(10.0));
+}
+
+TEST_CASE("without gnuplot on PATH: .dat and .gp stay, no PNG, no throw", "[figures]") {
+  temp_dir dir("nognuplot");
+  fs::create_directories(dir.path / "empty_bin");
+  bool loss_made = true, rho_made = true;
+  {
+    path_override path((dir.path / "empty_bin").string());
+    CHECK(find_program("gnuplot").empty());
+    REQUIRE_NOTHROW(loss_made = loss_curves(dir.path / "figures", some_epochs(3)));
+    REQUIRE_NOTHROW(rho_made = rho_hat_histogram(dir.path / "figures", "conv1", std::vector<double>{0.1, 0.0}));
+  }
+  CHECK(!loss_made);
+  CHECK(!rho_made);
+  CHECK(fs::exists(dir.path / "figures" / "loss_curves.dat"));
+  CHECK(fs::exists(dir.path / "figures" / "loss_curves.gp"));
+  CHECK(!fs::exists(dir.path / "figures" / "loss_curves.png"));
+  CHECK(fs::exists(dir.path / "figures" / "rho_hat_conv1.dat"));
+  CHECK(fs::exists(dir.path / "figures" / "rho_hat_conv1.gp"));
+  CHECK(!fs::exists(dir.path / "figures" / "rho_hat_conv1.png"));
+}
+
+TEST_CASE("a failing gnuplot returns false, keeps its log and leaves no PNG", "[figures]") {
+  temp_dir dir("badgnuplot");
+  const fs::path bin = dir.path / "bin";
+  fs::create_directories(bin);
+  {
+    std::ofstream fake(bin / "gnuplot");
+    // Runs in the figures directory, leaves a partial PNG as gnuplot does, fails.
+    fake << "#!/bin/sh\necho partial > loss_curves.png\necho \"fake gnuplot cannot render $1\" >&2\nexit 1\n";
+  }
+  fs::permissions(bin / "gnuplot", fs::perms::owner_all);
+  const fs::path figs = dir.path / "figures";
+  fs::create_directories(figs);
+  std::ofstream(figs / "loss_curves.png") << "stale";
+  bool made = true;
+  {
+    path_override path(bin.string());
+    CHECK(find_program("gnuplot") == bin / "gnuplot");
+    REQUIRE_NOTHROW(made = loss_curves(figs, some_epochs(2)));
+  }
+  CHECK(!made);
+  CHECK(!fs::exists(figs / "loss_curves.png"));
+  CHECK(contains(slurp(figs / "loss_curves.gp.log"), "cannot render loss_curves.gp"));
+}
+
+TEST_CASE("real gnuplot failing on an empty table leaves no PNG", "[figures]") {
+  if (find_program("gnuplot").empty()) return;  // covered by the fake gnuplot above
+  temp_dir dir("empty");
+  CHECK(!loss_curves(dir.path, std::vector<epoch_losses>{}));
+  CHECK(fs::exists(dir.path / "loss_curves.gp"));
+  CHECK(!fs::exists(dir.path / "loss_curves.png"));
+}
+
+TEST_CASE("figures into an unwritable place throw, naming the path", "[figures]") {
+  temp_dir dir("unwritable");
+  std::ofstream(dir.path / "not_a_dir") << "x";
+  const fs::path bad = dir.path / "not_a_dir" / "figures";
+  try {
+    loss_curves(bad, some_epochs(2));
+    FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains(bad.string()));
+  }
+  tensor<float> x({1, 1, 4, 4});
+  CHECK_THROWS_AS(reconstruction_figure(bad, x, x), std::runtime_error);
+}
