@@ -63,9 +63,13 @@ site_activity activity_accumulator::finish() const {
     r.mean_when_active[j] = active_count_[j] ? active_sum_[j] / static_cast<double>(active_count_[j]) : 0.0;
     dead += r.dead[j];
     dense += r.active_fraction[j] > dense_threshold;
+    // Clamped as a double before the cast: casting an out-of-range or NaN
+    // double to int is undefined (rho_hat is +inf or NaN after divergence).
+    // So rho_hat >= 10^hist_hi (+inf too) counts in the last bin, NaN in bin 0.
     const double lg = mean > 0 ? std::log10(mean) : hist_lo;
-    const int bin = static_cast<int>(std::floor((lg - hist_lo) / (hist_hi - hist_lo) * hist_bins));
-    ++r.rho_hat_histogram[static_cast<std::size_t>(std::clamp(bin, 0, hist_bins - 1))];
+    const double pos = std::floor((lg - hist_lo) / (hist_hi - hist_lo) * hist_bins);
+    const int bin = pos >= hist_bins - 1 ? hist_bins - 1 : pos > 0 ? static_cast<int>(pos) : 0;  // NaN -> 0
+    ++r.rho_hat_histogram[static_cast<std::size_t>(bin)];
   }
   r.l0 = l0_sum_ / n;
   r.dead_fraction = static_cast<double>(dead) / static_cast<double>(units);
