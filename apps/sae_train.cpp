@@ -2,9 +2,11 @@
 //
 //   sae-train configs/fc_kl.ini --sparsity.rho=0.1 --train.epochs=5
 //
-// Errors print one line and exit non-zero: 2 for usage and config errors,
-// 1 for everything else (data, divergence, I/O). Ctrl-C finishes the current
-// step, records the run as interrupted and exits 130.
+//   sae-train --resume experiments/runs/fc_kl-1a2b3c4d --train.epochs=40
+//
+// Errors print one line and exit non-zero: 2 for usage, config and
+// run-directory conflicts, 1 for everything else (data, divergence, I/O).
+// Ctrl-C finishes the current step, records the run as interrupted and exits 130.
 
 #include <atomic>
 #include <csignal>
@@ -28,20 +30,33 @@ extern "C" void on_signal(int sig) {
 }
 
 constexpr const char* usage = R"(usage: sae-train CONFIG.ini [--section.key=value ...] [--quiet]
+       sae-train --resume RUN_DIR [--train.epochs=N] [--data.dir=DIR] [--run.threads=N] [--quiet]
 
 Trains the sparse autoencoder CONFIG describes and writes its run directory
-(run.out, default experiments/runs/<name>-<hash>). Any config key can be
-overridden on the command line, e.g. --sparsity.rho=0.1 or sparsity.rho=0.1.
+(run.out, default experiments/runs/<name>-<hash of the config>): status,
+resolved.ini, model.h5 (checkpoint), run.h5 (log), epochs.csv, figures/.
+Any config key can be overridden on the command line, e.g. --sparsity.rho=0.1
+or sparsity.rho=0.1. An existing run directory is never overwritten.
 
-  --quiet     no progress line (epoch lines still print)
-  --help      this text
+  --resume DIR  continue the run in DIR from its last checkpoint, taken at
+                every epoch end: progress inside an unfinished epoch is
+                discarded and that epoch is redone. The result is bitwise the
+                one an uninterrupted run gives with the same run.threads.
+                --train.epochs=N extends a run (also a finished one).
+  --quiet       no progress line (epoch lines still print)
+  --help        this text
+
+Ctrl-C or SIGTERM finishes the current step, records the run as interrupted
+and exits 130; a second Ctrl-C kills at once. DIR/status always says whether
+a run is running, done, failed (with the reason) or interrupted.
+Exit status: 0 done, 130 interrupted, 2 usage, config or run-directory
+conflicts (nothing was written), 1 anything else (data, divergence, I/O).
 )";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  saelab::blas::pin_core_type(argv);
-  std::string config_path;
+  std::string config_path, resume_dir;
   std::vector<std::string> overrides;
   saelab::run_options opt;
   for (int i = 1; i < argc; ++i) {
@@ -52,6 +67,12 @@ int main(int argc, char** argv) {
     }
     if (a == "--quiet") {
       opt.quiet = true;
+    } else if (a == "--resume" || a.rfind("--resume=", 0) == 0) {
+      if (a == "--resume" && i + 1 == argc) {
+        fmt::print(stderr, "sae-train: --resume needs a run directory\n{}", usage);
+        return 2;
+      }
+      resume_dir = a == "--resume" ? argv[++i] : a.substr(9);
     } else if (a.rfind("--", 0) == 0 || a.find('=') != std::string::npos) {
       overrides.push_back(a);
       // "--key value": the value is the next token
@@ -63,32 +84,46 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (config_path.empty()) {
+  if (!resume_dir.empty() && !config_path.empty()) {
+    fmt::print(stderr, "sae-train: --resume takes its config from {}/resolved.ini; give no config file ('{}')\n",
+               resume_dir, config_path);
+    return 2;
+  }
+  if (config_path.empty() && resume_dir.empty()) {
     fmt::print(stderr, "sae-train: no config file given\n{}", usage);
     return 2;
   }
 
   saelab::experiment_config cfg;
-  try {
-    cfg = saelab::load_config(config_path, overrides);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "sae-train: {}\n", e.what());
-    return 2;
+  if (resume_dir.empty()) {
+    try {
+      cfg = saelab::load_config(config_path, overrides);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "sae-train: {}\n", e.what());
+      return 2;
+    }
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   opt.stop = &stop_requested;
+  const std::string source = resume_dir.empty() ? config_path : resume_dir + "/resolved.ini";
   try {
-    const auto status = saelab::run_experiment(cfg, opt);
+    const auto status = resume_dir.empty() ? saelab::run_experiment(cfg, opt)
+                                           : saelab::resume_experiment(resume_dir, overrides, opt);
     if (status == saelab::run_status::run_status_interrupted) {
-      fmt::print(stderr, "sae-train: interrupted; the run directory records every finished epoch\n");
+      fmt::print(stderr, "sae-train: interrupted; the run directory keeps every finished epoch; continue with: "
+                         "sae-train --resume {}\n",
+                 resume_dir.empty() ? saelab::run_directory(cfg) : resume_dir);
       return 130;
     }
   } catch (const saelab::config_error& e) {
     fmt::print(stderr, "sae-train: {}\n", e.what());
     return 2;
+  } catch (const saelab::run_dir_error& e) {
+    fmt::print(stderr, "sae-train: {}\n", e.what());
+    return 2;
   } catch (const std::invalid_argument& e) {  // config values the model rejects (sites, KL bounds)
-    fmt::print(stderr, "sae-train: {}: {}\n", config_path, e.what());
+    fmt::print(stderr, "sae-train: {}: {}\n", source, e.what());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sae-train: {}\n", e.what());

@@ -72,6 +72,12 @@ class trainer {
 
   const objective<float>& objective_terms() const { return objective_; }
   optimizer<float>& optim() { return *optimizer_; }
+  // The epoch run() starts with. A resume restores the network's parameters,
+  // the optimiser's state() and steps(), the rng, and this; nothing else here
+  // carries over from one epoch to the next (the batch order is redrawn from
+  // the rng at every epoch start). Keep it so: state added to the training
+  // loop must go into the checkpoint too (experiment/checkpoint.hpp), or
+  // resumed runs stop being bitwise exact (tests/test_resume.cpp).
   int next_epoch() const { return next_epoch_; }
   void set_next_epoch(int e) { next_epoch_ = e; }
 

@@ -1,0 +1,381 @@
+#include "experiment/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "experiment/run_dir.hpp"
+#include "log/h5.hpp"
+
+#ifndef SAELAB_VERSION
+#define SAELAB_VERSION "0.1.0"  // keep equal to project(version) in meson.build
+#endif
+
+namespace saelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- small helpers ----
+
+// FNV-1a over the raw bytes: a checksum per tensor, so flipped bits in a
+// file HDF5 still opens are caught on load.
+std::string checksum(const float* p, std::int64_t n) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  for (std::size_t i = 0, bytes = static_cast<std::size_t>(n) * sizeof(float); i < bytes; ++i)
+    h = (h ^ b[i]) * 0x100000001b3ull;
+  return fmt::format("fnv1a64:{:016x}", h);
+}
+
+// h5::error messages start with the file name; inside our own message that
+// names the file already, keep only what follows it.
+std::string reason(const std::exception& e, const fs::path& path) {
+  std::string s = e.what();
+  for (const std::string& prefix : {path.string() + ":", path.string() + ".tmp:"})
+    if (s.rfind(prefix, 0) == 0) {
+      s.erase(0, prefix.size());
+      if (!s.empty() && s[0] == ' ') s.erase(0, 1);
+      break;
+    }
+  return s;
+}
+
+std::optional<optim_kind> kind_of(const optimizer<float>& opt) {
+  if (dynamic_cast<const adam<float>*>(&opt)) return optim_kind::optim_kind_adam;
+  if (dynamic_cast<const sgd<float>*>(&opt)) return optim_kind::optim_kind_sgd;
+  return std::nullopt;
+}
+
+// Names of the optimiser's state buffers, in state() order.
+std::vector<std::string> state_names(std::string_view kind) {
+  if (kind == "adam") return {"m", "v"};
+  if (kind == "sgd") return {"velocity"};
+  return {};
+}
+
+void write_tensor(const h5::object& parent, const std::string& name, const float* p, std::int64_t n,
+                  std::string_view units, std::string_view description) {
+  auto ds = h5::write_array<float>(parent, name, {static_cast<hsize_t>(n)},
+                                   std::span<const float>(p, static_cast<std::size_t>(n)));
+  h5::set_description(ds, units, description);
+  h5::write_attr_string(ds, "checksum", checksum(p, n));
+}
+
+// One layer's slice of the flat buffer, cut into PyTorch-shaped weight and bias.
+struct layer_view {
+  std::string name;  // "00_linear"
+  std::string kind;
+  h5::extent weight, bias;  // empty weight: unknown layout, stored flat as "params"
+};
+
+layer_view view_of(const network<float>& net, int i) {
+  const auto& l = net.at(i);
+  const std::string d = l.describe();
+  layer_view v;
+  v.kind = d.substr(0, d.find('('));
+  v.name = fmt::format("{:02}_{}", i, v.kind);
+  const std::int64_t count = l.param_count();
+  const shape& in = net.activation_shape(i);
+  const shape& out = net.activation_shape(i + 1);
+  const auto h = [](std::int64_t x) { return static_cast<hsize_t>(x); };
+  if (v.kind == "linear") {
+    const std::int64_t ni = in.numel(), no = out.numel();
+    if (no * ni + no == count) v.weight = {h(no), h(ni)}, v.bias = {h(no)};
+  } else if (v.kind == "conv2d" || v.kind == "conv_transpose2d") {
+    const std::int64_t ci = in[0], co = out[0];
+    const std::int64_t kk = co * ci > 0 ? (count - co) / (co * ci) : 0;
+    const auto k = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(kk))));
+    if (k * k * co * ci + co == count) {
+      v.weight = v.kind == "conv2d" ? h5::extent{h(co), h(ci), h(k), h(k)} : h5::extent{h(ci), h(co), h(k), h(k)};
+      v.bias = {h(co)};
+    }
+  }
+  return v;
+}
+
+void write_layers(const h5::file& f, const network<float>& net) {
+  auto layers = h5::create_group(f, "/layers");
+  h5::set_description(layers, "", "copies of each layer's parameters in PyTorch's shapes, for reading; "
+                                   "loading uses /params");
+  const float* p = net.params().data();
+  for (int i = 0; i < net.size(); ++i) {
+    const std::int64_t count = net.at(i).param_count();
+    if (count == 0) continue;
+    const layer_view v = view_of(net, i);
+    const std::int64_t offset = net.param_offset(i);
+    auto g = h5::create_group(layers, v.name);
+    h5::write_attr_string(g, "layer", net.at(i).describe());
+    h5::write_attr_int(g, "offset", offset);
+    h5::write_attr_int(g, "count", count);
+    const float* base = p + offset;
+    if (v.weight.empty()) {
+      auto ds = h5::write_array<float>(g, "params", {static_cast<hsize_t>(count)},
+                                       std::span<const float>(base, static_cast<std::size_t>(count)));
+      h5::set_description(ds, "", "the layer's parameters, flat, in its own order");
+      continue;
+    }
+    hsize_t nw = 1;
+    for (hsize_t d : v.weight) nw *= d;
+    auto w = h5::write_array<float>(g, "weight", v.weight, std::span<const float>(base, nw));
+    h5::set_description(w, "", v.kind == "linear" ? "weight [out, in]"
+                               : v.kind == "conv2d" ? "weight [out, in, k, k]"
+                                                    : "weight [in, out, k, k]");
+    auto b = h5::write_array<float>(g, "bias", v.bias,
+                                    std::span<const float>(base + nw, static_cast<std::size_t>(count) - nw));
+    h5::set_description(b, "", "bias [out]");
+  }
+}
+
+// fsync a file or directory by path; HDF5 does not sync on close.
+void sync_path(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// Everything of a checkpoint, read and checked, before anything is applied.
+struct loaded {
+  checkpoint_info info;
+  std::vector<float> params;
+  std::vector<std::vector<float>> state;
+  std::string rng_state;
+};
+
+[[noreturn]] void corrupt(const fs::path& path, const std::string& what) {
+  throw checkpoint_error(fmt::format("{}: corrupt checkpoint: {}", path.string(), what));
+}
+
+std::vector<float> read_checked(const h5::file& f, const fs::path& path, const std::string& name,
+                                std::int64_t expected) {
+  auto ds = h5::open_dataset(f, name);
+  std::vector<float> v = h5::read<float>(ds);
+  if (static_cast<std::int64_t>(v.size()) != expected)
+    corrupt(path, fmt::format("{} holds {} values, expected {}", name, v.size(), expected));
+  if (!h5::has_attr(ds, "checksum")) corrupt(path, fmt::format("{} has no checksum attribute", name));
+  if (h5::read_attr_string(ds, "checksum") != checksum(v.data(), expected))
+    corrupt(path, fmt::format("{} does not match its checksum", name));
+  return v;
+}
+
+h5::file open_checkpoint(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw checkpoint_error(fmt::format("{}: no such checkpoint file", path.string()));
+  if (fs::is_directory(path, ec))
+    throw checkpoint_error(fmt::format("{}: is a directory, not a checkpoint file", path.string()));
+  try {
+    return h5::file::open_read(path);
+  } catch (const h5::error& e) {
+    throw checkpoint_error(
+        fmt::format("{}: not a readable HDF5 file (truncated or corrupt?): {}", path.string(), reason(e, path)));
+  }
+}
+
+checkpoint_info read_info(const h5::file& f, const fs::path& path) {
+  if (!h5::has_attr(f, "format") || h5::read_attr_string(f, "format") != checkpoint_format)
+    throw checkpoint_error(
+        fmt::format("{}: not a saelab checkpoint (no format = \"{}\" attribute)", path.string(), checkpoint_format));
+  const auto version = h5::read_attr_int(f, "format_version");
+  if (version != checkpoint_format_version)
+    throw checkpoint_error(fmt::format("{}: checkpoint format version {}, this program reads version {}",
+                                       path.string(), version, checkpoint_format_version));
+  checkpoint_info info;
+  info.config = h5::read_string(f, "/config");
+  info.model_summary = h5::read_string(f, "/model_summary");
+  info.param_count = h5::read_attr_int(f, "param_count");
+  info.optimizer = h5::read_attr_string(f, "optimizer");
+  info.optimizer_steps = h5::read_attr_int(f, "optimizer_steps");
+  info.next_epoch = static_cast<int>(h5::read_attr_int(f, "next_epoch"));
+  info.program_version = h5::read_attr_string(f, "program_version");
+  info.saved_at = h5::read_attr_string(f, "saved_at");
+  if (info.param_count <= 0 || info.next_epoch < 0 || info.optimizer_steps < 0)
+    corrupt(path, fmt::format("param_count {}, next_epoch {}, optimizer_steps {}", info.param_count,
+                              info.next_epoch, info.optimizer_steps));
+  if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", info.optimizer));
+  return info;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) {
+    const auto a = line.find_first_not_of(' '), b = line.find_last_not_of(' ');
+    out.push_back(a == std::string::npos ? "" : line.substr(a, b - a + 1));
+  }
+  return out;
+}
+
+// "" when equal, else what differs, for the mismatch message.
+std::string signature_difference(const checkpoint_info& info, const network<float>& net) {
+  const std::string here = net.summary();
+  const std::int64_t count = net.params().numel();
+  if (info.model_summary == here && info.param_count == count) return "";
+  std::string out = fmt::format("{} parameters in the checkpoint, {} in this model", info.param_count, count);
+  const auto a = lines_of(info.model_summary), b = lines_of(here);
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::string x = i < a.size() ? a[i] : "(nothing)", y = i < b.size() ? b[i] : "(nothing)";
+    if (x != y) {
+      out += fmt::format("; first difference: checkpoint '{}', this model '{}'", x, y);
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* program_version() { return SAELAB_VERSION; }
+
+std::map<std::string, std::string> ini_values(std::string_view text) {
+  std::map<std::string, std::string> out;
+  std::string section;
+  std::istringstream in{std::string(text)};
+  const auto trim = [](std::string s) {
+    const auto a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+  };
+  for (std::string line; std::getline(in, line);) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = trim(line.substr(0, eq));
+    out[section.empty() ? key : section + "." + key] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+experiment_config stored_config(const checkpoint_info& info, const fs::path& path,
+                                const std::map<std::string, std::string>& overrides) {
+  std::vector<std::string> tokens;
+  const auto stored = ini_values(info.config);
+  for (const auto& [key, value] : stored) tokens.push_back(key + "=" + value);
+  try {
+    (void)load_config("", tokens);
+  } catch (const config_error& e) {
+    corrupt(path, fmt::format("its stored config does not load: {}", e.what()));
+  }
+  tokens.clear();
+  for (const auto& [key, value] : stored)
+    if (!overrides.count(key)) tokens.push_back(key + "=" + value);
+  for (const auto& [key, value] : overrides) tokens.push_back("--" + key + "=" + value);
+  return load_config("", tokens);
+}
+
+void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<float>& opt, const rng& r,
+                     const checkpoint_meta& meta) {
+  const fs::path tmp = path.string() + ".tmp";
+  const auto kind = kind_of(opt);
+  if (!kind || *kind != meta.optimizer)
+    throw checkpoint_error(fmt::format("{}: cannot write checkpoint: the optimiser is not {}", path.string(),
+                                       to_string(meta.optimizer)));
+  const std::string kind_name(to_string(meta.optimizer));
+  const auto names = state_names(kind_name);
+  const auto state = opt.state();
+  std::error_code ec;
+  try {
+    fs::remove(tmp, ec);  // a stale one from a crash
+    {
+      auto f = h5::file::create(tmp);
+      h5::write_attr_string(f, "format", checkpoint_format);
+      h5::write_attr_int(f, "format_version", checkpoint_format_version);
+      h5::write_attr_string(f, "program_version", program_version());
+      h5::write_attr_int(f, "next_epoch", meta.next_epoch);
+      h5::write_attr_int(f, "param_count", net.params().numel());
+      h5::write_attr_string(f, "optimizer", kind_name);
+      h5::write_attr_string(f, "optimizer_description", opt.describe());
+      h5::write_attr_int(f, "optimizer_steps", opt.steps());
+      h5::write_attr_string(f, "saved_at", utc_timestamp());
+      h5::set_description(h5::write_string(f, "/config", meta.config), "",
+                          "the resolved config of the run (INI): load_config reads it back");
+      h5::set_description(h5::write_string(f, "/model_summary", net.summary()), "",
+                          "the architecture; loading checks it and the parameter count");
+      write_tensor(f, "/params", net.params().data(), net.params().numel(), "",
+                   "every parameter, flat, in layer order: what loading reads");
+      write_layers(f, net);
+      auto g = h5::create_group(f, "/optimizer");
+      h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
+      for (std::size_t i = 0; i < state.size(); ++i)
+        write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
+                     fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
+      h5::set_description(h5::write_string(f, "/rng", r.state()), "",
+                          "std::mt19937_64 state: the next epoch's shuffle is drawn from it");
+      f.close();
+    }
+    sync_path(tmp);
+    fs::rename(tmp, path);
+    sync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
+  } catch (const std::exception& e) {
+    fs::remove(tmp, ec);
+    throw checkpoint_error(fmt::format("{}: cannot write checkpoint: {}", path.string(), reason(e, path)));
+  }
+}
+
+checkpoint_info read_checkpoint_info(const fs::path& path) {
+  auto f = open_checkpoint(path);
+  try {
+    return read_info(f, path);
+  } catch (const h5::error& e) {
+    corrupt(path, reason(e, path));
+  }
+}
+
+checkpoint_info load_checkpoint(const fs::path& path, network<float>& net, optimizer<float>* opt, rng* r) {
+  auto f = open_checkpoint(path);
+  loaded l;
+  try {
+    l.info = read_info(f, path);
+    if (const std::string d = signature_difference(l.info, net); !d.empty())
+      throw checkpoint_error(fmt::format("{}: checkpoint is of another model: {}", path.string(), d));
+    l.params = read_checked(f, path, "/params", l.info.param_count);
+    if (opt != nullptr) {
+      const auto kind = kind_of(*opt);
+      const std::string here = kind ? std::string(to_string(*kind)) : opt->describe();
+      if (l.info.optimizer != here)
+        throw checkpoint_error(fmt::format("{}: checkpoint holds {} optimiser state, this run uses {}",
+                                           path.string(), l.info.optimizer, here));
+      const auto names = state_names(l.info.optimizer);
+      const auto state = opt->state();
+      if (state.size() != names.size())
+        corrupt(path, fmt::format("{} state buffers for {}", state.size(), l.info.optimizer));
+      for (std::size_t i = 0; i < state.size(); ++i)
+        l.state.push_back(read_checked(f, path, "/optimizer/" + names[i], state[i]->numel()));
+    }
+    if (r != nullptr) {
+      l.rng_state = h5::read_string(f, "/rng");
+      rng probe(0);
+      try {
+        probe.set_state(l.rng_state);
+      } catch (const std::invalid_argument&) {
+        corrupt(path, "/rng is not a valid mt19937_64 state");
+      }
+    }
+  } catch (const h5::error& e) {
+    corrupt(path, reason(e, path));
+  }
+  // Everything read and checked: apply.
+  std::memcpy(net.params().data(), l.params.data(), l.params.size() * sizeof(float));
+  if (opt != nullptr) {
+    const auto state = opt->state();
+    for (std::size_t i = 0; i < state.size(); ++i)
+      std::memcpy(state[i]->data(), l.state[i].data(), l.state[i].size() * sizeof(float));
+    opt->set_steps(l.info.optimizer_steps);
+  }
+  if (r != nullptr) r->set_state(l.rng_state);
+  return l.info;
+}
+
+}  // namespace saelab

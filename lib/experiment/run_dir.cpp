@@ -1,0 +1,221 @@
+#include "experiment/run_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace saelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::pair<std::string_view, run_status> status_names[] = {
+    {"running", run_status::run_status_running},
+    {"done", run_status::run_status_done},
+    {"failed", run_status::run_status_failed},
+    {"interrupted", run_status::run_status_interrupted}};
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "?";
+  return buf;
+}
+
+// The files a run writes; any of them marks a directory as holding a run.
+constexpr const char* run_files[] = {"status", "resolved.ini", "model.h5", "run.h5", "epochs.csv"};
+
+}  // namespace
+
+std::string_view to_string(run_status s) {
+  for (const auto& [name, value] : status_names)
+    if (value == s) return name;
+  return "?";
+}
+
+std::string utc_timestamp() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_text_atomically(const fs::path& path, std::string_view text) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw std::runtime_error(fmt::format("{}: cannot write", path.string()));
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error(fmt::format("{}: cannot write: {}", path.string(), ec.message()));
+  }
+}
+
+void write_run_state(const fs::path& dir, run_state s) {
+  s.pid = static_cast<long>(::getpid());
+  s.host = host_name();
+  s.updated = utc_timestamp();
+  std::string text = fmt::format("status: {}\nepochs: {} of {}\n", to_string(s.status), s.epochs_done, s.epochs);
+  if (!s.message.empty()) text += fmt::format("message: {}\n", one_line(s.message));
+  text += fmt::format("pid: {}\nhost: {}\nupdated: {}\n", s.pid, s.host, s.updated);
+  write_text_atomically(dir / "status", text);
+}
+
+std::optional<run_state> read_run_state(const fs::path& dir) {
+  const fs::path path = dir / "status";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  std::ifstream in(path);
+  if (!in) throw run_dir_error(fmt::format("{}: cannot read", path.string()));
+  run_state s;
+  bool have_status = false;
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    if (!value.empty() && value[0] == ' ') value.erase(0, 1);
+    if (key == "status") {
+      for (const auto& [name, v] : status_names)
+        if (name == value) s.status = v, have_status = true;
+    } else if (key == "epochs") {
+      std::istringstream e(value);
+      std::string of;
+      e >> s.epochs_done >> of >> s.epochs;
+    } else if (key == "message") {
+      s.message = value;
+    } else if (key == "pid") {
+      s.pid = std::atol(value.c_str());
+    } else if (key == "host") {
+      s.host = value;
+    } else if (key == "updated") {
+      s.updated = value;
+    }
+  }
+  if (!have_status)
+    throw run_dir_error(fmt::format("{}: no valid 'status: running|done|failed|interrupted' line", path.string()));
+  return s;
+}
+
+run_lock run_lock::acquire(const fs::path& dir) {
+  const fs::path path = dir / ".lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("{}: cannot create the lock file: {}", path.string(), std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    std::string who;
+    if (auto s = read_run_state(dir); s && s->pid > 0) who = fmt::format(" (process {} on {})", s->pid, s->host);
+    throw run_dir_error(fmt::format("{}: another sae-train{} is writing this run directory; wait for it or stop it",
+                                    dir.string(), who));
+  }
+  return run_lock(fd);
+}
+
+bool run_lock::held_elsewhere(const fs::path& dir) {
+  const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);  // releases the probe lock if we got it
+  return held;
+}
+
+run_lock::~run_lock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void check_new_run_directory(const fs::path& dir, bool default_location) {
+  std::error_code ec;
+  const std::string d = dir.string();
+  if (!fs::exists(dir, ec)) {
+    // Find the nearest existing ancestor; it must be a writable directory.
+    fs::path up = fs::absolute(dir, ec).parent_path();
+    while (!up.empty() && !fs::exists(up, ec) && up != up.parent_path()) up = up.parent_path();
+    if (!fs::is_directory(up, ec))
+      throw std::runtime_error(
+          fmt::format("{}: cannot create the run directory: {} is not a directory", d, up.string()));
+    if (::access(up.c_str(), W_OK | X_OK) != 0)
+      throw std::runtime_error(
+          fmt::format("{}: cannot create the run directory: {} is not writable", d, up.string()));
+    return;
+  }
+  if (!fs::is_directory(dir, ec))
+    throw run_dir_error(fmt::format("{}: exists and is not a directory; choose another run.out", d));
+
+  const auto state = read_run_state(dir);
+  if (state) {
+    const std::string epochs = fmt::format("{} of {} epochs", state->epochs_done, state->epochs);
+    if (run_lock::held_elsewhere(dir))
+      throw run_dir_error(fmt::format("{}: a run is in progress here (process {} on {}, {}); "
+                                      "choose another run.out",
+                                      d, state->pid, state->host, epochs));
+    if (state->status == run_status::run_status_done) {
+      if (default_location)
+        throw run_dir_error(fmt::format(
+            "{}: already holds a finished run of this same config ({}; the directory name is a hash of the "
+            "config); to run it again pass --run.out=NEWDIR, to train it longer: sae-train --resume {} "
+            "--train.epochs=N",
+            d, epochs, d));
+      throw run_dir_error(fmt::format("{}: already holds a finished run ({}); choose another run.out, or "
+                                      "remove the directory to redo it",
+                                      d, epochs));
+    }
+    const std::string how = state->status == run_status::run_status_running
+                                ? "status running, but no process writes it: it was killed"
+                                : fmt::format("status {}", to_string(state->status));
+    throw run_dir_error(fmt::format("{}: holds an unfinished run ({}; {} finished{}); continue it with: "
+                                    "sae-train --resume {}  (or choose another run.out)",
+                                    d, how, epochs, state->message.empty() ? "" : "; " + state->message, d));
+  }
+  for (const char* f : run_files)
+    if (fs::exists(dir / f, ec))
+      throw run_dir_error(fmt::format("{}: already holds a run ({} exists, but no status file); choose another "
+                                      "run.out, or try: sae-train --resume {}",
+                                      d, f, d));
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename() != ".lock")
+      throw run_dir_error(fmt::format("{}: exists and holds other files ({}); a run directory must be new or "
+                                      "empty: choose another run.out",
+                                      d, entry.path().filename().string()));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw std::runtime_error(fmt::format("{}: run directory is not writable", d));
+}
+
+void create_run_directory(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create the run directory: {}", dir.string(), ec.message()));
+  // Probe writability now rather than after an hour of training.
+  const fs::path probe = dir / ".write-test";
+  { std::ofstream(probe) << "x"; }
+  if (!fs::exists(probe, ec)) throw std::runtime_error(fmt::format("{}: run directory is not writable", dir.string()));
+  fs::remove(probe, ec);
+}
+
+}  // namespace saelab

@@ -1,0 +1,57 @@
+#pragma once
+// 2-D convolution with square kernels, PyTorch's Conv2d (no dilation, no
+// groups): x [N, in, H, W] -> y [N, out, Ho, Wo], Ho = (H + 2p - k) / s + 1.
+// W [out, in, k, k] and b [out] in PyTorch's layout.
+//
+// Per sample, forward is conv_plan::apply (y = W im2col(x) + b), backward
+// weight_grad (dW += dy im2col(x)^T) and apply_adjoint (dx = col2im(W^T dy)).
+// Samples run on blas::threads() threads; see conv_for_each_slice for why the
+// sums over samples do not depend on that number.
+
+#include <vector>
+
+#include "layers/conv_plan.hpp"
+#include "layers/layer.hpp"
+
+namespace saelab {
+
+template <class T>
+class conv2d final : public layer<T> {
+ public:
+  conv2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel, std::int64_t stride = 1,
+         std::int64_t padding = 0);
+
+  std::string describe() const override;  // "conv2d(1 -> 8, k3, s1, p0)"
+  shape output_shape(const shape& in) const override;  // [in, H, W] -> [out, Ho, Wo]
+  void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in, H, W] -> y [N, out, Ho, Wo]
+  void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
+
+  std::int64_t param_count() const override { return out_ * in_ * k_ * k_ + out_; }
+  void bind(T* params, T* grads) override;
+  // PyTorch's default: weights and biases uniform in +-1/sqrt(in*k*k).
+  void init(rng& r) override;
+
+  const T* weight() const { return w_; }  // [out, in, k, k]
+  const T* bias() const { return b_; }    // [out]
+
+ private:
+  // Validates x's per-sample shape, (re)builds the plan for it and a
+  // workspace per thread; returns the thread count.
+  int prepare(const shape& x);
+
+  std::int64_t in_, out_, k_, stride_, pad_;
+  T* w_ = nullptr;   // [out, in*k*k]
+  T* b_ = nullptr;   // [out]
+  T* dw_ = nullptr;  // [out, in*k*k]
+  T* db_ = nullptr;  // [out]
+  conv_plan<T> plan_;
+  bool planned_ = false;
+  std::vector<typename conv_plan<T>::workspace> workspaces_;  // one per thread
+  std::vector<T> packed_;                   // W for apply_adjoint
+  std::vector<T> slice_dw_, slice_db_;      // per-slice partial gradients
+};
+
+extern template class conv2d<float>;
+extern template class conv2d<double>;
+
+}  // namespace saelab

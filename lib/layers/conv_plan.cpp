@@ -1,0 +1,308 @@
+#include "layers/conv_plan.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+namespace saelab {
+
+namespace {
+
+using i64 = std::int64_t;
+
+// 256-bit vectors through GCC's vector extensions, so one kernel source
+// serves float (8 lanes) and double (4); -march=haswell makes them AVX2 FMAs.
+template <class T>
+struct simd {
+  typedef T vec __attribute__((vector_size(32)));
+  static constexpr i64 lanes = 32 / sizeof(T);
+  static vec load(const T* p) {
+    vec v;
+    std::memcpy(&v, p, sizeof v);  // unaligned load
+    return v;
+  }
+  static void store(T* p, vec v) { std::memcpy(p, &v, sizeof v); }
+  // Written out element by element so GCC emits one broadcast.
+  static vec splat(T x) {
+    if constexpr (lanes == 8) return vec{x, x, x, x, x, x, x, x};
+    else return vec{x, x, x, x};
+  }
+};
+
+i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
+
+// out[m, q] = sum_k a[m, k] * b[off[k] + q] for MR rows and NV vectors of
+// positions q, all accumulators in registers (MR*NV + NV + 1 of the 16).
+template <class T, int MR, int NV>
+void gemm_tile(i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out, i64 ldo) {
+  using S = simd<T>;
+  using V = typename S::vec;
+  V acc[MR][NV] = {};
+  for (i64 k = 0; k < depth; ++k) {
+    const T* bk = b + off[k];
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = S::load(bk + v * S::lanes);
+    for (int m = 0; m < MR; ++m) {
+      const V am = S::splat(a[m * lda + k]);
+      for (int v = 0; v < NV; ++v) acc[m][v] += am * bv[v];
+    }
+  }
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) S::store(out + m * ldo + v * S::lanes, acc[m][v]);
+}
+
+// The product above over rows x positions (positions whole vectors): a GEMM
+// whose second operand is read through row offsets instead of a matrix.
+template <class T>
+void gemm_offsets(i64 rows, i64 positions, i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out,
+                  i64 ldo) {
+  using tile_fn = void (*)(i64, const T*, i64, const T*, const i64*, T*, i64);
+  static constexpr tile_fn tiles[4][3] = {{gemm_tile<T, 1, 1>, gemm_tile<T, 1, 2>, gemm_tile<T, 1, 3>},
+                                          {gemm_tile<T, 2, 1>, gemm_tile<T, 2, 2>, gemm_tile<T, 2, 3>},
+                                          {gemm_tile<T, 3, 1>, gemm_tile<T, 3, 2>, gemm_tile<T, 3, 3>},
+                                          {gemm_tile<T, 4, 1>, gemm_tile<T, 4, 2>, gemm_tile<T, 4, 3>}};
+  constexpr i64 lanes = simd<T>::lanes;
+  for (i64 q = 0; q < positions; q += 3 * lanes) {
+    const i64 nv = std::min<i64>(3, (positions - q) / lanes);
+    for (i64 m = 0; m < rows; m += 4) {
+      const i64 mr = std::min<i64>(4, rows - m);
+      tiles[mr - 1][nv - 1](depth, a + m * lda, lda, b + q, off, out + m * ldo + q, ldo);
+    }
+  }
+}
+
+// dwt[k, m] += sum_q b[off[k] + q] * yt[q, m] for KB rows k and MV vectors of
+// m: a long reduction over q with every operand a plain load or broadcast.
+template <class T, int KB, int MV>
+void grad_tile(i64 n, const T* b, const i64* off, const T* yt, i64 ldy, T* dwt, i64 ldw) {
+  using S = simd<T>;
+  using V = typename S::vec;
+  V acc[KB][MV] = {};
+  const T* bk[KB];
+  for (int a = 0; a < KB; ++a) bk[a] = b + off[a];
+  for (i64 q = 0; q < n; ++q) {
+    V yv[MV];
+    for (int v = 0; v < MV; ++v) yv[v] = S::load(yt + q * ldy + v * S::lanes);
+    for (int a = 0; a < KB; ++a) {
+      const V xb = S::splat(bk[a][q]);
+      for (int v = 0; v < MV; ++v) acc[a][v] += xb * yv[v];
+    }
+  }
+  for (int a = 0; a < KB; ++a)
+    for (int v = 0; v < MV; ++v) {
+      T* p = dwt + a * ldw + v * S::lanes;
+      S::store(p, S::load(p) + acc[a][v]);
+    }
+}
+
+template <class T>
+void grad_offsets(i64 depth, i64 n, i64 m_pad, const T* b, const i64* off, const T* yt, T* dwt) {
+  using tile_fn = void (*)(i64, const T*, const i64*, const T*, i64, T*, i64);
+  static constexpr tile_fn tiles[6][2] = {{grad_tile<T, 1, 1>, grad_tile<T, 1, 2>}, {grad_tile<T, 2, 1>, grad_tile<T, 2, 2>},
+                                          {grad_tile<T, 3, 1>, grad_tile<T, 3, 2>}, {grad_tile<T, 4, 1>, grad_tile<T, 4, 2>},
+                                          {grad_tile<T, 5, 1>, grad_tile<T, 5, 2>}, {grad_tile<T, 6, 1>, grad_tile<T, 6, 2>}};
+  constexpr i64 lanes = simd<T>::lanes;
+  for (i64 m = 0; m < m_pad; m += 2 * lanes) {
+    const i64 mv = std::min<i64>(2, (m_pad - m) / lanes);
+    for (i64 k = 0; k < depth; k += 6) {
+      const i64 kb = std::min<i64>(6, depth - k);
+      tiles[kb - 1][mv - 1](n, b, off + k, yt + m, m_pad, dwt + k * m_pad + m, m_pad);
+    }
+  }
+}
+
+constexpr int max_slices = 12;
+
+}  // namespace
+
+conv_geometry conv_geometry_for(std::int64_t channels, std::int64_t height, std::int64_t width, std::int64_t kernel,
+                                std::int64_t stride, std::int64_t padding) {
+  conv_geometry g;
+  g.channels = channels;
+  g.height = height;
+  g.width = width;
+  g.kernel = kernel;
+  g.stride = stride;
+  g.padding = padding;
+  g.out_height = (height + 2 * padding - kernel) / stride + 1;
+  g.out_width = (width + 2 * padding - kernel) / stride + 1;
+  return g;
+}
+
+template <class T>
+conv_plan<T>::conv_plan(const conv_geometry& g, std::int64_t grid_channels) : g_(g), m_(grid_channels) {
+  const i64 lanes = simd<T>::lanes, s = g.stride, k = g.kernel;
+  m_pad_ = round_up(m_, lanes);
+  phase_h_ = ceil_div(g.height + 2 * g.padding, s);
+  phase_w_ = ceil_div(g.width + 2 * g.padding, s);
+  phase_size_ = round_up(phase_h_ * phase_w_, lanes);
+  wide_ = g.out_height * phase_w_;
+  wide_pad_ = round_up(wide_, lanes);
+
+  // Row (c, i, j) of im2col: phase (i % s, j % s) of channel c, shifted by
+  // (i / s, j / s) within it.
+  i64 max_off = 0;
+  for (i64 c = 0; c < g.channels; ++c)
+    for (i64 i = 0; i < k; ++i)
+      for (i64 j = 0; j < k; ++j) {
+        off_.push_back(((c * s + i % s) * s + j % s) * phase_size_ + (i / s) * phase_w_ + j / s);
+        max_off = std::max(max_off, off_.back());
+      }
+  // The kernel reads whole vectors past the last wide position.
+  image_len_ = std::max(g.channels * s * s * phase_size_, max_off + wide_pad_);
+
+  // The adjoint: phase (a, b) of the image gathers grid[m, u - i', v - j']
+  // times W[m, c, i'*s + a, j'*s + b]. A zero border of (taps - 1) rows and
+  // columns in front of the wide grid stands for the grid's outside; the wide
+  // rows' dropped columns, zero too, catch reads that wrap to the row before.
+  const i64 taps = ceil_div(k, s);
+  border_ = (taps - 1) * phase_w_ + (taps - 1);
+  grid_in_row_ = border_ + phase_size_;
+  adj_start_.push_back(0);
+  for (i64 a = 0; a < s; ++a)
+    for (i64 b = 0; b < s; ++b) {
+      for (i64 m = 0; m < m_; ++m)
+        for (i64 i = 0; i * s + a < k; ++i)
+          for (i64 j = 0; j * s + b < k; ++j) adj_off_.push_back(m * grid_in_row_ + border_ - i * phase_w_ - j);
+      adj_start_.push_back(static_cast<i64>(adj_off_.size()));
+    }
+}
+
+template <class T>
+typename conv_plan<T>::workspace conv_plan<T>::make_workspace() const {
+  const i64 s = g_.stride;
+  workspace ws;
+  ws.image_in.assign(static_cast<std::size_t>(image_len_), T(0));
+  ws.image_out.assign(static_cast<std::size_t>(g_.channels * s * s * phase_size_), T(0));
+  ws.grid_out.assign(static_cast<std::size_t>(m_ * wide_pad_), T(0));
+  ws.grid_in.assign(static_cast<std::size_t>(m_ * grid_in_row_), T(0));
+  ws.grid_t.assign(static_cast<std::size_t>(std::max<i64>(wide_, 1) * m_pad_), T(0));
+  return ws;
+}
+
+template <class T>
+void conv_plan<T>::split(const T* image, T* out) const {
+  // Only pixels are written: padding and the rounding tail stay zero.
+  const i64 s = g_.stride, p = g_.padding, w_n = g_.width;
+  for (i64 c = 0; c < g_.channels; ++c)
+    for (i64 h = 0; h < g_.height; ++h) {
+      const T* src = image + (c * g_.height + h) * w_n;
+      const i64 a = (h + p) % s, u = (h + p) / s;
+      for (i64 b = 0; b < s; ++b) {
+        const i64 w0 = ((b - p) % s + s) % s;  // first column in phase b
+        if (w0 >= w_n) continue;
+        T* dst = out + ((c * s + a) * s + b) * phase_size_ + u * phase_w_ + (w0 + p) / s;
+        if (s == 1) {
+          std::copy(src, src + w_n, dst);
+        } else {
+          for (i64 w = w0, v = 0; w < w_n; w += s, ++v) dst[v] = src[w];
+        }
+      }
+    }
+}
+
+template <class T>
+void conv_plan<T>::merge(const T* split_image, const T* bias, T* image) const {
+  const i64 s = g_.stride, p = g_.padding, w_n = g_.width;
+  for (i64 c = 0; c < g_.channels; ++c) {
+    const T add = bias ? bias[c] : T(0);
+    for (i64 h = 0; h < g_.height; ++h) {
+      T* dst = image + (c * g_.height + h) * w_n;
+      const i64 a = (h + p) % s, u = (h + p) / s;
+      for (i64 b = 0; b < s; ++b) {
+        const i64 w0 = ((b - p) % s + s) % s;
+        if (w0 >= w_n) continue;
+        const T* src = split_image + ((c * s + a) * s + b) * phase_size_ + u * phase_w_ + (w0 + p) / s;
+        for (i64 w = w0, v = 0; w < w_n; w += s, ++v) dst[w] = src[v] + add;
+      }
+    }
+  }
+}
+
+template <class T>
+void conv_plan<T>::apply(const T* w, const T* bias, const T* image, T* grid, workspace& ws) const {
+  split(image, ws.image_in.data());
+  gemm_offsets(m_, wide_pad_, depth(), w, depth(), ws.image_in.data(), off_.data(), ws.grid_out.data(), wide_pad_);
+  // Keep the first Wo of every wide row.
+  const i64 ho = g_.out_height, wo = g_.out_width;
+  for (i64 m = 0; m < m_; ++m) {
+    const T add = bias ? bias[m] : T(0);
+    for (i64 oh = 0; oh < ho; ++oh) {
+      const T* src = ws.grid_out.data() + m * wide_pad_ + oh * phase_w_;
+      T* dst = grid + (m * ho + oh) * wo;
+      for (i64 ow = 0; ow < wo; ++ow) dst[ow] = src[ow] + add;
+    }
+  }
+}
+
+template <class T>
+void conv_plan<T>::pack_adjoint(const T* w, T* packed) const {
+  // Phase by phase, [C, terms] with terms (m, i', j') in adj_off_'s order.
+  const i64 s = g_.stride, k = g_.kernel, c_n = g_.channels;
+  for (i64 a = 0; a < s; ++a)
+    for (i64 b = 0; b < s; ++b)
+      for (i64 c = 0; c < c_n; ++c)
+        for (i64 m = 0; m < m_; ++m)
+          for (i64 i = a; i < k; i += s)
+            for (i64 j = b; j < k; j += s) *packed++ = w[((m * c_n + c) * k + i) * k + j];
+}
+
+template <class T>
+void conv_plan<T>::apply_adjoint(const T* packed, const T* bias, const T* grid, T* image, workspace& ws) const {
+  // The grid into its wide, zero-bordered rows (the zeros are never written).
+  const i64 ho = g_.out_height, wo = g_.out_width, s = g_.stride;
+  for (i64 m = 0; m < m_; ++m)
+    for (i64 oh = 0; oh < ho; ++oh) {
+      const T* src = grid + (m * ho + oh) * wo;
+      std::copy(src, src + wo, ws.grid_in.data() + m * grid_in_row_ + border_ + oh * phase_w_);
+    }
+  for (i64 ph = 0; ph < s * s; ++ph) {
+    const i64 terms = adj_start_[ph + 1] - adj_start_[ph];
+    gemm_offsets(g_.channels, phase_size_, terms, packed + g_.channels * adj_start_[ph], terms, ws.grid_in.data(),
+                 adj_off_.data() + adj_start_[ph], ws.image_out.data() + ph * phase_size_, s * s * phase_size_);
+  }
+  merge(ws.image_out.data(), bias, image);
+}
+
+template <class T>
+void conv_plan<T>::weight_grad(const T* grid, const T* image, T* dwt, workspace& ws) const {
+  split(image, ws.image_in.data());
+  // grid_t [wide, M padded]: the dropped columns and the padding of M stay
+  // zero, so they add nothing.
+  const i64 ho = g_.out_height, wo = g_.out_width;
+  for (i64 m = 0; m < m_; ++m)
+    for (i64 oh = 0; oh < ho; ++oh) {
+      const T* src = grid + (m * ho + oh) * wo;
+      T* dst = ws.grid_t.data() + oh * phase_w_ * m_pad_ + m;
+      for (i64 ow = 0; ow < wo; ++ow) dst[ow * m_pad_] = src[ow];
+    }
+  grad_offsets(depth(), wide_, m_pad_, ws.image_in.data(), off_.data(), ws.grid_t.data(), dwt);
+}
+
+template <class T>
+void conv_plan<T>::add_weight_grad(const T* dwt, T* dw) const {
+  const i64 d = depth();
+  for (i64 m = 0; m < m_; ++m)
+    for (i64 k = 0; k < d; ++k) dw[m * d + k] += dwt[k * m_pad_ + m];
+}
+
+int conv_slice_count(std::int64_t n) { return static_cast<int>(std::clamp<std::int64_t>(n, 1, max_slices)); }
+
+void conv_for_each_slice(std::int64_t n, int threads,
+                         const std::function<void(int, int, std::int64_t, std::int64_t)>& body) {
+  const int slices = conv_slice_count(n);
+  const int workers = std::clamp(threads, 1, slices);
+  auto run = [&](int t) {
+    for (int s = t; s < slices; s += workers) body(s, t, n * s / slices, n * (s + 1) / slices);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < workers; ++t) pool.emplace_back(run, t);
+  run(0);
+  for (auto& th : pool) th.join();
+}
+
+template class conv_plan<float>;
+template class conv_plan<double>;
+
+}  // namespace saelab
