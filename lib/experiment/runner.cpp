@@ -88,18 +88,27 @@ class csv_log final : public training_observer {
 // Prints one line per epoch on stdout.
 class epoch_printer final : public training_observer {
  public:
-  explicit epoch_printer(int epochs) : epochs_(epochs) {}
+  epoch_printer(int epochs, const network<float>& net) : epochs_(epochs), net_(net) {}
   void on_step(const step_record&) override {}
   void on_epoch(const epoch_record& e) override {
     fmt::print("epoch {:>3}/{}  train {:.5f} = bce {:.5f} + penalty {:.5f}  test bce {:.5f} (first 1200: {:.5f}) "
                "mse {:.5f}  {:.1f} s\n",
                e.epoch + 1, epochs_, e.loss, e.reconstruction, e.penalty, e.test.bce, e.test.bce_reference,
                e.test.mse, e.train_seconds);
+    // Test-set activity per site: active units per input, and never-active units.
+    std::string sites;
+    for (std::size_t s = 0; s < e.test.activity.size(); ++s) {
+      const auto& a = e.test.activity[s];
+      sites += fmt::format("  {} L0 {:.1f}/{} dead {:.1f}%", net_.sites()[s].name, a.l0, a.rho_hat.size(),
+                           100 * a.dead_fraction);
+    }
+    if (!sites.empty()) fmt::print("         {}\n", sites.substr(2));
     std::fflush(stdout);
   }
 
  private:
   int epochs_;
+  const network<float>& net_;
 };
 
 // Saves model.h5 at every epoch end, then records the epoch in DIR/status.
@@ -256,7 +265,7 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
 
   progress bar(c.cfg.train.epochs, images, opt.quiet);
   csv_log csv(c.dir / "epochs.csv", first);
-  epoch_printer printer(c.cfg.train.epochs);
+  epoch_printer printer(c.cfg.train.epochs, c.net);
   checkpointer ckpt(c.dir, c.cfg, c.net, c.t.optim(), c.r, first);
   // The logs before the checkpoint: see runner.hpp.
   fan_out observers({&bar, &csv, &c.log, &printer, &ckpt, opt.observer});
