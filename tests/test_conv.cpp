@@ -293,22 +293,39 @@ TEST_CASE("conv_transpose2d is the adjoint of conv2d with the same weights", "[c
   }
 }
 
-TEST_CASE("a batch split into chunks equals one sample at a time", "[conv]") {
-  // 8 -> 16 k5 on 26x26 lowers 96,800 values per sample, so 23 samples take
-  // several chunks, the last one partial.
+TEST_CASE("a batch equals its samples one at a time", "[conv]") {
+  // The batch is cut into slices run on several threads; every sample must
+  // still come out as if it were alone, and gradients must sum over all.
   rng r(8);
-  bound<conv2d<double>> c(r, 8, 16, 5);
-  bound<conv_transpose2d<double>> t(r, 16, 8, 5);
-  const auto x = random_tensor(shape{23, 8, 26, 26}, r);
-  const auto y = run(c.l, x);
-  const auto z = run(t.l, y);
-  for (std::int64_t n : {0, 11, 22}) {
-    const auto xn = x.slice(n, n + 1);
-    const auto yn = run(c.l, xn);
-    const auto zn = run(t.l, yn);
-    for (std::int64_t i = 0; i < yn.numel(); ++i) REQUIRE(yn[i] == Approx(y[n * yn.numel() + i]).epsilon(1e-12).margin(1e-12));
-    for (std::int64_t i = 0; i < zn.numel(); ++i) REQUIRE(zn[i] == Approx(z[n * zn.numel() + i]).epsilon(1e-12).margin(1e-12));
-  }
+  auto check_layer = [&](layer<double>& l, std::vector<double>& g, const tensor<double>& x) {
+    INFO(l.describe());
+    const std::int64_t n = x.size(0);
+    const auto y = run(l, x);
+    const auto dy = random_tensor(y.dims(), r);
+    tensor<double> dx(x.dims());
+    std::fill(g.begin(), g.end(), 0.0);
+    l.backward(x, y, dy, &dx);
+    const auto g_batch = g;
+    std::fill(g.begin(), g.end(), 0.0);  // the per-sample calls accumulate here
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto xi = x.slice(i, i + 1), dyi = dy.slice(i, i + 1);
+      const auto yi = run(l, xi);
+      tensor<double> dxi(xi.dims());
+      l.backward(xi, yi, dyi, &dxi);
+      const std::int64_t ys = yi.numel(), xs = xi.numel();
+      for (std::int64_t j = 0; j < ys; ++j) REQUIRE(yi[j] == Approx(y[i * ys + j]).epsilon(1e-12).margin(1e-12));
+      for (std::int64_t j = 0; j < xs; ++j) REQUIRE(dxi[j] == Approx(dx[i * xs + j]).epsilon(1e-12).margin(1e-12));
+    }
+    for (std::size_t j = 0; j < g.size(); ++j) REQUIRE(g[j] == Approx(g_batch[j]).epsilon(1e-12).margin(1e-12));
+  };
+  // Large enough that the batch is worth two threads.
+  bound<conv2d<double>> c(r, 8, 16, 5, 2, 1);
+  check_layer(c.l, c.g, random_tensor(shape{23, 8, 21, 20}, r));
+  bound<conv_transpose2d<double>> t(r, 16, 8, 5, 2, 1, 1);
+  check_layer(t.l, t.g, random_tensor(shape{23, 16, 9, 8}, r));
+  max_pool2d<double> pool(3, 2);
+  std::vector<double> none;
+  check_layer(pool, none, distinct_tensor(shape{23, 2, 7, 7}, r));
 }
 
 TEST_CASE("conv parameter gradients accumulate, input gradients are overwritten", "[conv]") {
@@ -341,22 +358,24 @@ TEST_CASE("conv results are bitwise the same on 1 and 2 threads", "[conv]") {
   // Samples are split into fixed slices whose partial gradients are summed
   // in slice order, so the thread count must not change a single bit.
   rng r(10);
-  conv2d<float> c(4, 6, 3, 2, 1);
-  conv_transpose2d<float> t(6, 4, 3, 2, 1, 1);
+  // Large enough that the batch is worth two threads.
+  conv2d<float> c(8, 16, 5, 2, 1);
+  conv_transpose2d<float> t(16, 8, 5, 2, 1, 1);
   std::vector<float> pc(static_cast<std::size_t>(c.param_count())), pt(static_cast<std::size_t>(t.param_count()));
   std::vector<float> gc(pc.size()), gt(pt.size());
   c.bind(pc.data(), gc.data());
   t.bind(pt.data(), gt.data());
   c.init(r);
   t.init(r);
-  tensor<float> x({29, 4, 11, 12});
+  tensor<float> x({29, 8, 27, 26});
   for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(r.uniform(-1, 1));
+  const shape ys = c.output_shape(x.dims().drop_batch()), zs = t.output_shape(ys);
   auto run_all = [&](int threads) {
     blas::set_threads(threads);
-    tensor<float> y({29, 6, 6, 6}), z({29, 4, 12, 12}), dz({29, 4, 12, 12}), dy({29, 6, 6, 6}), dx(x.dims());
+    tensor<float> y(ys.batched(29)), z(zs.batched(29)), dy(y.dims()), dx(x.dims());
     c.forward(x, y);
     t.forward(y, z);
-    for (std::int64_t i = 0; i < dz.numel(); ++i) dz[i] = z[i];  // any fixed upstream gradient
+    const tensor<float>& dz = z;  // any fixed upstream gradient
     std::fill(gc.begin(), gc.end(), 0.0f);
     std::fill(gt.begin(), gt.end(), 0.0f);
     t.backward(y, z, dz, &dy);
@@ -372,4 +391,55 @@ TEST_CASE("conv results are bitwise the same on 1 and 2 threads", "[conv]") {
   blas::set_threads(before);
   CHECK(one == two);
   CHECK(two == again);
+}
+
+TEST_CASE("float layers agree with double", "[conv]") {
+  // Production runs float, whose kernels tile by 8 lanes where double's
+  // tile by 4: odd channel counts and sizes exercise every partial tile.
+  rng r(11);
+  auto compare = [&](layer<float>& lf, layer<double>& ld, const shape& in) {
+    INFO(ld.describe() << " on " << in.str());
+    const std::int64_t n = 3, p = ld.param_count();
+    std::vector<double> pd(static_cast<std::size_t>(p)), gd(pd.size());
+    std::vector<float> pf(pd.size()), gf(pd.size());
+    ld.bind(pd.data(), gd.data());
+    ld.init(r);
+    for (std::size_t i = 0; i < pd.size(); ++i) pf[i] = static_cast<float>(pd[i]);
+    lf.bind(pf.data(), gf.data());
+    const auto xd = random_tensor(in.batched(n), r);
+    tensor<float> xf(xd.dims());
+    for (std::int64_t i = 0; i < xd.numel(); ++i) xf[i] = static_cast<float>(xd[i]);
+    const shape out = ld.output_shape(in).batched(n);
+    tensor<double> yd(out), dxd(xd.dims());
+    tensor<float> yf(out), dxf(xf.dims()), dyf(out);
+    const auto dyd = random_tensor(out, r);
+    for (std::int64_t i = 0; i < dyd.numel(); ++i) dyf[i] = static_cast<float>(dyd[i]);
+    ld.forward(xd, yd);
+    lf.forward(xf, yf);
+    ld.backward(xd, yd, dyd, &dxd);
+    lf.backward(xf, yf, dyf, &dxf);
+    for (std::int64_t i = 0; i < yd.numel(); ++i) REQUIRE(yf[i] == Approx(yd[i]).epsilon(1e-4).margin(1e-4));
+    for (std::int64_t i = 0; i < dxd.numel(); ++i) REQUIRE(dxf[i] == Approx(dxd[i]).epsilon(1e-4).margin(1e-4));
+    for (std::size_t i = 0; i < gd.size(); ++i) REQUIRE(gf[i] == Approx(gd[i]).epsilon(1e-4).margin(1e-4));
+  };
+  {
+    conv2d<float> f(3, 5, 3, 2, 1);
+    conv2d<double> d(3, 5, 3, 2, 1);
+    compare(f, d, shape{3, 13, 10});
+  }
+  {
+    conv2d<float> f(8, 16, 5);
+    conv2d<double> d(8, 16, 5);
+    compare(f, d, shape{8, 26, 26});
+  }
+  {
+    conv_transpose2d<float> f(5, 3, 4, 3, 1, 2);
+    conv_transpose2d<double> d(5, 3, 4, 3, 1, 2);
+    compare(f, d, shape{5, 4, 7});
+  }
+  {
+    conv_transpose2d<float> f(8, 1, 8);
+    conv_transpose2d<double> d(8, 1, 8);
+    compare(f, d, shape{8, 21, 21});
+  }
 }

@@ -6,7 +6,6 @@
 
 #include "layers/activation.hpp"
 #include "loss/reconstruction.hpp"
-#include "tensor/blas.hpp"
 
 namespace saelab {
 
@@ -94,8 +93,14 @@ typename objective<T>::terms objective<T>::evaluate(const tensor<T>& target, boo
 template <class T>
 void objective<T>::backward() {
   net_.backward(dlogits_, [this](int activation, tensor<T>& da) {
-    for (auto& s : sites_)
-      if (s.activation == activation) blas::axpy<T>(da.numel(), T(1), s.grad.data(), da.data());
+    // A plain loop: a BLAS call here would wake OpenBLAS's thread pool, whose
+    // spinning then steals a core from the conv layers' own threads.
+    for (auto& s : sites_) {
+      if (s.activation != activation) continue;
+      const T* g = s.grad.data();
+      T* d = da.data();
+      for (std::int64_t i = 0; i < da.numel(); ++i) d[i] += g[i];
+    }
   });
 }
 

@@ -140,6 +140,16 @@ conv_plan<T>::conv_plan(const conv_geometry& g, std::int64_t grid_channels) : g_
   wide_ = g.out_height * phase_w_;
   wide_pad_ = round_up(wide_, lanes);
 
+  // Padded pixel (h + p, w + p) lies in phase ((h + p) % s, (w + p) % s) at
+  // ((h + p) / s, (w + p) / s).
+  for (i64 h = 0; h < g.height; ++h)
+    row_start_.push_back(((h + g.padding) % s) * s * phase_size_ + ((h + g.padding) / s) * phase_w_);
+  for (i64 b = 0; b < s; ++b) {
+    const i64 w0 = ((b - g.padding) % s + s) % s;
+    col_first_.push_back(w0);
+    col_start_.push_back(b * phase_size_ + (w0 + g.padding) / s);
+  }
+
   // Row (c, i, j) of im2col: phase (i % s, j % s) of channel c, shifted by
   // (i / s, j / s) within it.
   i64 max_off = 0;
@@ -184,37 +194,33 @@ typename conv_plan<T>::workspace conv_plan<T>::make_workspace() const {
 template <class T>
 void conv_plan<T>::split(const T* image, T* out) const {
   // Only pixels are written: padding and the rounding tail stay zero.
-  const i64 s = g_.stride, p = g_.padding, w_n = g_.width;
+  const i64 s = g_.stride, w_n = g_.width, channel = s * s * phase_size_;
   for (i64 c = 0; c < g_.channels; ++c)
     for (i64 h = 0; h < g_.height; ++h) {
       const T* src = image + (c * g_.height + h) * w_n;
-      const i64 a = (h + p) % s, u = (h + p) / s;
+      T* row = out + c * channel + row_start_[static_cast<std::size_t>(h)];
+      if (s == 1) {
+        std::copy(src, src + w_n, row + col_start_[0]);
+        continue;
+      }
       for (i64 b = 0; b < s; ++b) {
-        const i64 w0 = ((b - p) % s + s) % s;  // first column in phase b
-        if (w0 >= w_n) continue;
-        T* dst = out + ((c * s + a) * s + b) * phase_size_ + u * phase_w_ + (w0 + p) / s;
-        if (s == 1) {
-          std::copy(src, src + w_n, dst);
-        } else {
-          for (i64 w = w0, v = 0; w < w_n; w += s, ++v) dst[v] = src[w];
-        }
+        T* dst = row + col_start_[static_cast<std::size_t>(b)];
+        for (i64 w = col_first_[static_cast<std::size_t>(b)], v = 0; w < w_n; w += s, ++v) dst[v] = src[w];
       }
     }
 }
 
 template <class T>
 void conv_plan<T>::merge(const T* split_image, const T* bias, T* image) const {
-  const i64 s = g_.stride, p = g_.padding, w_n = g_.width;
+  const i64 s = g_.stride, w_n = g_.width, channel = s * s * phase_size_;
   for (i64 c = 0; c < g_.channels; ++c) {
     const T add = bias ? bias[c] : T(0);
     for (i64 h = 0; h < g_.height; ++h) {
       T* dst = image + (c * g_.height + h) * w_n;
-      const i64 a = (h + p) % s, u = (h + p) / s;
+      const T* row = split_image + c * channel + row_start_[static_cast<std::size_t>(h)];
       for (i64 b = 0; b < s; ++b) {
-        const i64 w0 = ((b - p) % s + s) % s;
-        if (w0 >= w_n) continue;
-        const T* src = split_image + ((c * s + a) * s + b) * phase_size_ + u * phase_w_ + (w0 + p) / s;
-        for (i64 w = w0, v = 0; w < w_n; w += s, ++v) dst[w] = src[v] + add;
+        const T* src = row + col_start_[static_cast<std::size_t>(b)];
+        for (i64 w = col_first_[static_cast<std::size_t>(b)], v = 0; w < w_n; w += s, ++v) dst[w] = src[v] + add;
       }
     }
   }
@@ -289,10 +295,14 @@ void conv_plan<T>::add_weight_grad(const T* dwt, T* dw) const {
 
 int conv_slice_count(std::int64_t n) { return static_cast<int>(std::clamp<std::int64_t>(n, 1, max_slices)); }
 
-void conv_for_each_slice(std::int64_t n, int threads,
+void conv_for_each_slice(std::int64_t n, int threads, std::int64_t work,
                          const std::function<void(int, int, std::int64_t, std::int64_t)>& body) {
+  // A thread costs some tens of microseconds to start: worth it from about a
+  // million multiply-adds on.
+  constexpr std::int64_t work_per_thread = std::int64_t{1} << 20;
   const int slices = conv_slice_count(n);
-  const int workers = std::clamp(threads, 1, slices);
+  const std::int64_t affordable = std::max<std::int64_t>(1, n * std::max<std::int64_t>(work, 1) / work_per_thread);
+  const int workers = static_cast<int>(std::min<std::int64_t>({std::max(threads, 1), slices, affordable}));
   auto run = [&](int t) {
     for (int s = t; s < slices; s += workers) body(s, t, n * s / slices, n * (s + 1) / slices);
   };

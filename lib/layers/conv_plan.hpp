@@ -63,6 +63,8 @@ class conv_plan {
   const conv_geometry& geometry() const { return g_; }
   std::int64_t grid_channels() const { return m_; }
   std::int64_t grid_size() const { return m_ * g_.out_height * g_.out_width; }
+  // Multiply-adds of one product for one sample.
+  std::int64_t work() const { return m_ * depth() * g_.out_height * g_.out_width; }
   workspace make_workspace() const;
 
   // grid [M, Ho, Wo] = W [M, C*k*k] image [C, H, W] + bias [M] (bias may be null)
@@ -93,6 +95,11 @@ class conv_plan {
   std::int64_t image_len_ = 0;              // split image plus the kernel's overrun
   std::int64_t wide_ = 0, wide_pad_ = 0;    // Ho*Ws wide grid positions, rounded up
   std::int64_t border_ = 0, grid_in_row_ = 0;
+  // Where split puts image row h and, within it, the columns of phase b:
+  // precomputed because the divisions cost more than the copying.
+  std::vector<std::int64_t> row_start_;     // [H] offset of row h within its channel
+  std::vector<std::int64_t> col_first_;     // [s] first image column of phase b
+  std::vector<std::int64_t> col_start_;     // [s] offset of that column within the row
   std::vector<std::int64_t> off_;           // [C*k*k] im2col row starts in the split image
   std::vector<std::int64_t> adj_off_;       // per phase (m, i', j') starts in grid_in
   std::vector<std::int64_t> adj_start_;     // [s*s + 1] where each phase's terms begin
@@ -101,8 +108,10 @@ class conv_plan {
 // Runs body(slice, thread, begin, end) over a fixed split of [0, n) into at
 // most 12 contiguous slices, on up to `threads` threads (each slice on one
 // thread). Per-slice partial sums therefore add up the same way on any number
-// of threads, and results are bitwise reproducible.
-void conv_for_each_slice(std::int64_t n, int threads,
+// of threads, and results are bitwise reproducible. `work` (multiply-adds per
+// sample, roughly) keeps small batches on one thread, where starting another
+// would cost more than it saves.
+void conv_for_each_slice(std::int64_t n, int threads, std::int64_t work,
                          const std::function<void(int, int, std::int64_t, std::int64_t)>& body);
 int conv_slice_count(std::int64_t n);
 

@@ -10,8 +10,6 @@
 
 namespace saelab {
 
-using blas::trans;
-
 template <class T>
 conv_transpose2d<T>::conv_transpose2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel,
                                       std::int64_t stride, std::int64_t padding, std::int64_t output_padding)
@@ -49,6 +47,8 @@ int conv_transpose2d<T>::prepare(const shape& x) {
   // Since output_padding < stride, conv2d's floor division maps y's size
   // back to x's: the grid of this geometry is x's H x W.
   const conv_geometry g = conv_geometry_for(out_, y[1], y[2], k_, stride_, pad_);
+  if (g.out_height != x[1] || g.out_width != x[2])
+    throw std::logic_error(fmt::format("{}: adjoint geometry does not return to {}", describe(), x.str()));
   if (!planned_ || !(plan_.geometry() == g)) {
     plan_ = conv_plan<T>(g, in_);
     planned_ = true;
@@ -82,7 +82,7 @@ void conv_transpose2d<T>::forward(const tensor<T>& x, tensor<T>& y) {
   check_same_shape(y.dims(), output_shape(x.dims().drop_batch()).batched(n), "conv_transpose2d output");
   packed_.resize(static_cast<std::size_t>(plan_.packed_size()));
   plan_.pack_adjoint(w_, packed_.data());
-  conv_for_each_slice(n, threads, [&](int, int t, std::int64_t begin, std::int64_t end) {
+  conv_for_each_slice(n, threads, plan_.work(), [&](int, int t, std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i)
       plan_.apply_adjoint(packed_.data(), b_, x.data() + i * in_size, y.data() + i * out_size,
                           workspaces_[static_cast<std::size_t>(t)]);
@@ -97,7 +97,7 @@ void conv_transpose2d<T>::backward(const tensor<T>& x, const tensor<T>&, const t
   const int slices = conv_slice_count(n);
   slice_dw_.assign(static_cast<std::size_t>(slices * grad_size), T(0));
   slice_db_.assign(static_cast<std::size_t>(slices * out_), T(0));
-  conv_for_each_slice(n, threads, [&](int s, int t, std::int64_t begin, std::int64_t end) {
+  conv_for_each_slice(n, threads, plan_.work(), [&](int s, int t, std::int64_t begin, std::int64_t end) {
     auto& ws = workspaces_[static_cast<std::size_t>(t)];
     T* dwt = slice_dw_.data() + s * grad_size;
     T* db = slice_db_.data() + s * out_;
