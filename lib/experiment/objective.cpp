@@ -6,6 +6,7 @@
 
 #include "layers/activation.hpp"
 #include "loss/reconstruction.hpp"
+#include "tensor/parallel.hpp"
 
 namespace saelab {
 
@@ -99,7 +100,9 @@ void objective<T>::backward() {
       if (s.activation != activation) continue;
       const T* g = s.grad.data();
       T* d = da.data();
-      for (std::int64_t i = 0; i < da.numel(); ++i) d[i] += g[i];
+      parallel_for(da.numel(), 1, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) d[i] += g[i];
+      });
     }
   });
 }

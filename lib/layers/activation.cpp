@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "tensor/parallel.hpp"
+
 namespace saelab {
 
 template <class T>
@@ -9,7 +11,9 @@ void sigmoid<T>::forward(const tensor<T>& x, tensor<T>& y) {
   const T* in = x.data();
   T* out = y.data();
   const std::int64_t n = x.numel();
-  for (std::int64_t i = 0; i < n; ++i) out[i] = logistic(in[i]);
+  parallel_for(n, 20, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) out[i] = logistic(in[i]);
+  });
 }
 
 template <class T>
@@ -19,7 +23,9 @@ void sigmoid<T>::backward(const tensor<T>&, const tensor<T>& y, const tensor<T>&
   const T* g = dy.data();
   T* d = dx->data();
   const std::int64_t n = y.numel();
-  for (std::int64_t i = 0; i < n; ++i) d[i] = g[i] * s[i] * (T(1) - s[i]);
+  parallel_for(n, 2, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) d[i] = g[i] * s[i] * (T(1) - s[i]);
+  });
 }
 
 template <class T>
@@ -27,7 +33,9 @@ void relu<T>::forward(const tensor<T>& x, tensor<T>& y) {
   const T* in = x.data();
   T* out = y.data();
   const std::int64_t n = x.numel();
-  for (std::int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+  parallel_for(n, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+  });
 }
 
 template <class T>
@@ -37,7 +45,9 @@ void relu<T>::backward(const tensor<T>&, const tensor<T>& y, const tensor<T>& dy
   const T* g = dy.data();
   T* d = dx->data();
   const std::int64_t n = y.numel();
-  for (std::int64_t i = 0; i < n; ++i) d[i] = out[i] > T(0) ? g[i] : T(0);
+  parallel_for(n, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) d[i] = out[i] > T(0) ? g[i] : T(0);
+  });
 }
 
 template class sigmoid<float>;

@@ -71,7 +71,7 @@ void conv2d<T>::forward(const tensor<T>& x, tensor<T>& y) {
   const int threads = prepare(x.dims().drop_batch());
   const std::int64_t n = x.size(0), in_size = plan_.geometry().image_size(), out_size = plan_.grid_size();
   check_same_shape(y.dims(), output_shape(x.dims().drop_batch()).batched(n), "conv2d output");
-  conv_for_each_slice(n, threads, plan_.work(), [&](int, int t, std::int64_t begin, std::int64_t end) {
+  for_each_slice(n, threads, plan_.work(), [&](int, int t, std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i)
       plan_.apply(w_, b_, x.data() + i * in_size, y.data() + i * out_size, workspaces_[static_cast<std::size_t>(t)]);
   });
@@ -86,10 +86,10 @@ void conv2d<T>::backward(const tensor<T>& x, const tensor<T>&, const tensor<T>& 
     packed_.resize(static_cast<std::size_t>(plan_.packed_size()));
     plan_.pack_adjoint(w_, packed_.data());
   }
-  const int slices = conv_slice_count(n);
+  const int slices = slice_count(n);
   slice_dw_.assign(static_cast<std::size_t>(slices * grad_size), T(0));
   slice_db_.assign(static_cast<std::size_t>(slices * out_), T(0));
-  conv_for_each_slice(n, threads, plan_.work(), [&](int s, int t, std::int64_t begin, std::int64_t end) {
+  for_each_slice(n, threads, plan_.work(), [&](int s, int t, std::int64_t begin, std::int64_t end) {
     auto& ws = workspaces_[static_cast<std::size_t>(t)];
     T* dwt = slice_dw_.data() + s * grad_size;
     T* db = slice_db_.data() + s * out_;

@@ -112,7 +112,6 @@ void grad_offsets(i64 depth, i64 n, i64 m_pad, const T* b, const i64* off, const
   }
 }
 
-constexpr int max_slices = 12;
 
 }  // namespace
 
@@ -291,25 +290,6 @@ void conv_plan<T>::add_weight_grad(const T* dwt, T* dw) const {
   const i64 d = depth();
   for (i64 m = 0; m < m_; ++m)
     for (i64 k = 0; k < d; ++k) dw[m * d + k] += dwt[k * m_pad_ + m];
-}
-
-int conv_slice_count(std::int64_t n) { return static_cast<int>(std::clamp<std::int64_t>(n, 1, max_slices)); }
-
-void conv_for_each_slice(std::int64_t n, int threads, std::int64_t work,
-                         const std::function<void(int, int, std::int64_t, std::int64_t)>& body) {
-  // A thread costs some tens of microseconds to start: worth it from about a
-  // million multiply-adds on.
-  constexpr std::int64_t work_per_thread = std::int64_t{1} << 20;
-  const int slices = conv_slice_count(n);
-  const std::int64_t affordable = std::max<std::int64_t>(1, n * std::max<std::int64_t>(work, 1) / work_per_thread);
-  const int workers = static_cast<int>(std::min<std::int64_t>({std::max(threads, 1), slices, affordable}));
-  auto run = [&](int t) {
-    for (int s = t; s < slices; s += workers) body(s, t, n * s / slices, n * (s + 1) / slices);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < workers; ++t) pool.emplace_back(run, t);
-  run(0);
-  for (auto& th : pool) th.join();
 }
 
 template class conv_plan<float>;

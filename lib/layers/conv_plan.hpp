@@ -28,6 +28,8 @@
 #include <functional>
 #include <vector>
 
+#include "tensor/parallel.hpp"
+
 namespace saelab {
 
 struct conv_geometry {
@@ -105,15 +107,6 @@ class conv_plan {
   std::vector<std::int64_t> adj_start_;     // [s*s + 1] where each phase's terms begin
 };
 
-// Runs body(slice, thread, begin, end) over a fixed split of [0, n) into at
-// most 12 contiguous slices, on up to `threads` threads (each slice on one
-// thread). Per-slice partial sums therefore add up the same way on any number
-// of threads, and results are bitwise reproducible. `work` (multiply-adds per
-// sample, roughly) keeps small batches on one thread, where starting another
-// would cost more than it saves.
-void conv_for_each_slice(std::int64_t n, int threads, std::int64_t work,
-                         const std::function<void(int, int, std::int64_t, std::int64_t)>& body);
-int conv_slice_count(std::int64_t n);
 
 extern template class conv_plan<float>;
 extern template class conv_plan<double>;

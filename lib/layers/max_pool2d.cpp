@@ -41,7 +41,7 @@ void max_pool2d<T>::forward(const tensor<T>& x, tensor<T>& y) {
   const std::int64_t ho = out[1], wo = out[2], out_size = c_n * ho * wo;
   argmax_.resize(static_cast<std::size_t>(n * out_size));
   // Samples in parallel; each output is written by exactly one thread.
-  conv_for_each_slice(n, blas::threads(), c_n * h * w, [&](int, int, std::int64_t begin, std::int64_t end) {
+  for_each_slice(n, blas::threads(), c_n * h * w, [&](int, int, std::int64_t begin, std::int64_t end) {
     for (std::int64_t pl = begin * c_n; pl < end * c_n; ++pl) {
       const T* src = x.data() + pl * h * w;
       T* dst = y.data() + pl * ho * wo;
@@ -80,7 +80,7 @@ void max_pool2d<T>::backward(const tensor<T>& x, const tensor<T>&, const tensor<
   const std::int64_t n = x.size(0), c_n = x.size(1), in_plane = x.size(2) * x.size(3);
   const std::int64_t out_plane = dy.size(2) * dy.size(3);
   // Overlapping windows can share an argmax, so dy is added, not assigned.
-  conv_for_each_slice(n, blas::threads(), c_n * in_plane, [&](int, int, std::int64_t begin, std::int64_t end) {
+  for_each_slice(n, blas::threads(), c_n * in_plane, [&](int, int, std::int64_t begin, std::int64_t end) {
     std::fill(dx->data() + begin * c_n * in_plane, dx->data() + end * c_n * in_plane, T(0));
     for (std::int64_t pl = begin * c_n; pl < end * c_n; ++pl) {
       T* d = dx->data() + pl * in_plane;

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "tensor/parallel.hpp"
+
 namespace saelab {
 
 namespace {
@@ -74,13 +76,18 @@ double l1_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
   const double divisor = reduction_ == l1_reduction::l1_reduction_sum ? static_cast<double>(a.size(0))
                                                                        : static_cast<double>(count);
   const T* x = a.data();
-  double sum = 0;
-  for (std::int64_t i = 0; i < count; ++i) sum += std::abs(static_cast<double>(x[i]));
+  const double sum = parallel_sum(count, 2, [&](std::int64_t b, std::int64_t e) {
+    double s = 0;
+    for (std::int64_t i = b; i < e; ++i) s += std::abs(static_cast<double>(x[i]));
+    return s;
+  });
   if (da) {
     const T w = static_cast<T>(lambda_ / divisor);
     T* d = da->data();
     // sign(0) = 0, as the subgradient PyTorch's abs uses
-    for (std::int64_t i = 0; i < count; ++i) d[i] = x[i] > T(0) ? w : (x[i] < T(0) ? -w : T(0));
+    parallel_for(count, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) d[i] = x[i] > T(0) ? w : (x[i] < T(0) ? -w : T(0));
+    });
   }
   return lambda_ * sum / divisor;
 }
@@ -99,8 +106,11 @@ template <class T>
 double seed_kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
   const std::int64_t count = a.numel();
   const T* x = a.data();
-  double sum = 0;
-  for (std::int64_t i = 0; i < count; ++i) sum += x[i];
+  const double sum = parallel_sum(count, 1, [&](std::int64_t b, std::int64_t e) {
+    double s = 0;
+    for (std::int64_t i = b; i < e; ++i) s += x[i];
+    return s;
+  });
   const double mean_rho_hat = sum / static_cast<double>(count);  // mean over units of the batch means
   const double kl_div = rho_ * (std::log(rho_) - mean_rho_hat);  // PyTorch's kl_div, mean reduction
   const double sign = kl_div < 0 ? -1.0 : 1.0;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "layers/activation.hpp"
+#include "tensor/parallel.hpp"
 
 namespace saelab {
 
@@ -13,15 +14,20 @@ double bce_with_logits(const tensor<T>& z, const tensor<T>& t, std::type_identit
   const std::int64_t n = z.numel();
   const T* zs = z.data();
   const T* ts = t.data();
-  double sum = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const double x = zs[i];
-    sum += std::max(x, 0.0) - x * ts[i] + std::log1p(std::exp(-std::abs(x)));
-  }
+  const double sum = parallel_sum(n, 40, [&](std::int64_t b, std::int64_t e) {
+    double s = 0;
+    for (std::int64_t i = b; i < e; ++i) {
+      const double x = zs[i];
+      s += std::max(x, 0.0) - x * ts[i] + std::log1p(std::exp(-std::abs(x)));
+    }
+    return s;
+  });
   if (dz) {
     const T scale = T(1) / static_cast<T>(n);
     T* d = dz->data();
-    for (std::int64_t i = 0; i < n; ++i) d[i] = (logistic(zs[i]) - ts[i]) * scale;
+    parallel_for(n, 20, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) d[i] = (logistic(zs[i]) - ts[i]) * scale;
+    });
   }
   return sum / static_cast<double>(n);
 }

@@ -18,13 +18,6 @@ shape::shape(std::initializer_list<std::int64_t> dims) {
   }
 }
 
-std::int64_t shape::numel() const {
-  if (rank_ == 0) return 0;
-  std::int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
-  return n;
-}
-
 std::int64_t shape::inner() const { return rank_ <= 1 ? 1 : numel() / std::max<std::int64_t>(dims_[0], 1); }
 
 shape shape::with_batch(std::int64_t n) const {

@@ -30,7 +30,11 @@ class shape {
 
   int rank() const { return rank_; }
   std::int64_t operator[](int axis) const { return dims_[static_cast<std::size_t>(axis)]; }
-  std::int64_t numel() const;
+  std::int64_t numel() const {
+    std::int64_t n = rank_ ? 1 : 0;
+    for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+    return n;
+  }
   // Elements per item of the first axis (numel / dims[0]); 1 for rank 1.
   std::int64_t inner() const;
   // The same shape with the first axis set to n.
