@@ -14,9 +14,7 @@
 #include "experiment/run_dir.hpp"
 #include "log/h5.hpp"
 
-#ifndef SAELAB_VERSION
-#define SAELAB_VERSION "0.1.0"  // keep equal to project(version) in meson.build
-#endif
+#include "version.hpp"
 
 namespace saelab {
 
@@ -234,6 +232,7 @@ std::string signature_difference(const checkpoint_info& info, const network<floa
 }  // namespace
 
 const char* program_version() { return SAELAB_VERSION; }
+const char* git_revision() { return SAELAB_GIT_REVISION; }
 
 std::map<std::string, std::string> ini_values(std::string_view text) {
   std::map<std::string, std::string> out;

@@ -98,5 +98,7 @@ experiment_config stored_config(const checkpoint_info& info, const std::filesyst
 
 // The program version written into checkpoints (meson's project version).
 const char* program_version();
+// `git describe --always --dirty` of the source tree at build time, or "unknown".
+const char* git_revision();
 
 }  // namespace saelab

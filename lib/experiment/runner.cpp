@@ -234,6 +234,7 @@ struct run_context {
 run_log_info log_info() {
   run_log_info info;
   info.program_version = program_version();
+  info.git_revision = git_revision();
   return info;
 }
 
