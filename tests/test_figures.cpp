@@ -19,20 +19,14 @@
 #include "report/figures.hpp"
 #include "report/gnuplot.hpp"
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace saelab;
+using saelab::testing::temp_dir;
+using saelab::testing::slurp;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& tag) {
-    path = fs::temp_directory_path() / fmt::format("saelab_test_figures_{}_{}", ::getpid(), tag);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 // Sets PATH for one scope and puts the old value back, even when a check throws.
 struct path_override {
@@ -46,13 +40,6 @@ struct path_override {
     else ::unsetenv("PATH");
   }
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::uint32_t u32_be(const std::string& s, std::size_t at) {
   return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |

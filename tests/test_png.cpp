@@ -17,27 +17,14 @@
 #include "report/png.hpp"
 #include "report/tiles.hpp"
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace saelab;
+using saelab::testing::temp_dir;
+using saelab::testing::slurp;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& tag) {
-    path = fs::temp_directory_path() / fmt::format("saelab_test_png_{}_{}", ::getpid(), tag);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::uint32_t u32_be(const std::string& s, std::size_t at) {
   return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |

@@ -22,28 +22,14 @@
 #include "log/h5.hpp"
 #include "log/run_log.hpp"
 
+#include "temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace saelab;
+using saelab::testing::temp_dir;
+using saelab::testing::slurp;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& tag) {
-    path = fs::temp_directory_path() / fmt::format("saelab_test_run_log_{}_{}", ::getpid(), tag);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 const char* env(const char* name) {
   const char* v = std::getenv(name);
