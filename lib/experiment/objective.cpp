@@ -4,9 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "layers/activation.hpp"
 #include "loss/reconstruction.hpp"
-#include "tensor/parallel.hpp"
+#include "tensor/vector_math.hpp"
 
 namespace saelab {
 
@@ -31,7 +30,7 @@ std::unique_ptr<penalty<T>> make_penalty(const sparsity_config& s) {
 template <class T>
 void sigmoid_into(const tensor<T>& z, tensor<T>& p) {
   p.resize(z.dims());
-  for (std::int64_t i = 0; i < z.numel(); ++i) p[i] = logistic(z[i]);
+  logistic_into(z.data(), p.data(), z.numel());
 }
 }  // namespace
 
@@ -57,7 +56,7 @@ objective<T>::objective(network<T>& net, loss_kind loss, const sparsity_config& 
           "but the Bernoulli KL needs mean activations in (0, 1). Use model.hidden_activation = sigmoid, "
           "or an L1 penalty (sparsity.kind = l1)",
           to_string(sparsity.kind), name, net.at(site.activation - 1).describe()));
-    sites_.push_back({name, site.activation, std::move(term), tensor<T>()});
+    sites_.push_back({name, site.activation, std::move(term)});
   }
 }
 
@@ -83,27 +82,20 @@ typename objective<T>::terms objective<T>::evaluate(const tensor<T>& target, boo
     if (need_grad)  // through the output sigmoid
       for (std::int64_t i = 0; i < z.numel(); ++i) dlogits_[i] *= probs_[i] * (T(1) - probs_[i]);
   }
-  for (auto& s : sites_) {
-    const auto& a = net_.activation(s.activation);
-    if (need_grad) s.grad.resize(a.dims());
-    out.site_penalty.push_back(s.term->evaluate(a, need_grad ? &s.grad : nullptr));
-  }
+  // The penalties' gradients are added on the way down (backward), straight
+  // from the tape: no gradient tensor per site.
+  for (auto& s : sites_) out.site_penalty.push_back(s.term->evaluate(net_.activation(s.activation), nullptr));
   return out;
 }
 
 template <class T>
 void objective<T>::backward() {
   net_.backward(dlogits_, [this](int activation, tensor<T>& da) {
-    // A plain loop: a BLAS call here would wake OpenBLAS's thread pool, whose
-    // spinning then steals a core from the conv layers' own threads.
-    for (auto& s : sites_) {
-      if (s.activation != activation) continue;
-      const T* g = s.grad.data();
-      T* d = da.data();
-      parallel_for(da.numel(), 1, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t i = b; i < e; ++i) d[i] += g[i];
-      });
-    }
+    // Plain loops (penalty.cpp): a BLAS call here would wake OpenBLAS's
+    // thread pool, whose spinning then steals a core from the conv layers'
+    // own threads.
+    for (const auto& s : sites_)
+      if (s.activation == activation) s.term->add_gradient(net_.activation(activation), da);
   });
 }
 

@@ -32,14 +32,15 @@ class objective {
 
   // Call after net.forward(input); target [N, ...] is the clean input.
   terms evaluate(const tensor<T>& target, bool need_grad);
-  // Backpropagates the gradients of the last evaluate(need_grad = true).
+  // Backpropagates the gradients of the last evaluate(need_grad = true); the
+  // penalties' are taken from the network's tape, so call it before the
+  // next net.forward.
   void backward();
 
   struct penalised_site {
     std::string name;
     int activation;
     std::unique_ptr<penalty<T>> term;
-    tensor<T> grad;
   };
   const std::vector<penalised_site>& sites() const { return sites_; }
   std::string describe() const;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "tensor/parallel.hpp"
+#include "tensor/vector_math.hpp"
 
 namespace saelab {
 
@@ -11,9 +12,7 @@ void sigmoid<T>::forward(const tensor<T>& x, tensor<T>& y) {
   const T* in = x.data();
   T* out = y.data();
   const std::int64_t n = x.numel();
-  parallel_for(n, 20, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) out[i] = logistic(in[i]);
-  });
+  parallel_for(n, 20, [&](std::int64_t b, std::int64_t e) { logistic_into(in + b, out + b, e - b); });
 }
 
 template <class T>
@@ -46,7 +45,7 @@ void relu<T>::backward(const tensor<T>&, const tensor<T>& y, const tensor<T>& dy
   T* d = dx->data();
   const std::int64_t n = y.numel();
   parallel_for(n, 1, [&](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) d[i] = out[i] > T(0) ? g[i] : T(0);
+    for (std::int64_t i = b; i < e; ++i) d[i] = select(out[i] > T(0), g[i], T(0));
   });
 }
 

@@ -37,6 +37,12 @@ shape conv2d<T>::output_shape(const shape& in) const {
 }
 
 template <class T>
+layer_flops conv2d<T>::flops(const shape& in) const {
+  const std::int64_t outputs = output_shape(in).numel(), macs = outputs * in_ * k_ * k_;
+  return {2 * macs + outputs, 2 * macs, 2 * macs + outputs};
+}
+
+template <class T>
 int conv2d<T>::prepare(const shape& x) {
   output_shape(x);
   const conv_geometry g = conv_geometry_for(x[0], x[1], x[2], k_, stride_, pad_);

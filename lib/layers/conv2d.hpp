@@ -25,6 +25,10 @@ class conv2d final : public layer<T> {
   shape output_shape(const shape& in) const override;  // [in, H, W] -> [out, Ho, Wo]
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in, H, W] -> y [N, out, Ho, Wo]
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
+  // With P = out*Ho*Wo outputs and P*in*k*k multiply-adds (taps on padding
+  // included, as the im2col product computes them): forward 2*macs + P
+  // (bias), dx 2*macs, dW 2*macs and db P.
+  layer_flops flops(const shape& in) const override;
 
   std::int64_t param_count() const override { return out_ * in_ * k_ * k_ + out_; }
   void bind(T* params, T* grads) override;

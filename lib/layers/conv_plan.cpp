@@ -52,43 +52,70 @@ void gemm_tile(i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* ou
     for (int v = 0; v < NV; ++v) S::store(out + m * ldo + v * S::lanes, acc[m][v]);
 }
 
-// The product above over rows x positions (positions whole vectors): a GEMM
-// whose second operand is read through row offsets instead of a matrix.
+// Positions handled by the kernels: `count` runs of `length` positions, run
+// r starting at r * stride. One run covers a whole plane; one run per grid
+// row skips the dropped columns of wide rows.
+struct position_runs {
+  i64 count = 1, stride = 0, length = 0;
+};
+
+// The product above over rows x positions (run lengths whole vectors): a
+// GEMM whose second operand is read through row offsets instead of a
+// matrix. Groups of 4 rows take 3 vectors of positions at a time; 1 to 3
+// left-over rows take more vectors (up to 12 accumulators), so a single row
+// (conv_transpose2d with one output channel) still keeps both FMA pipes fed.
+// Each output is one chain over k = 0..depth-1 whatever the tile, so the
+// tiling never changes a result.
 template <class T>
-void gemm_offsets(i64 rows, i64 positions, i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out,
+void gemm_offsets(i64 rows, position_runs runs, i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out,
                   i64 ldo) {
   using tile_fn = void (*)(i64, const T*, i64, const T*, const i64*, T*, i64);
-  static constexpr tile_fn tiles[4][3] = {{gemm_tile<T, 1, 1>, gemm_tile<T, 1, 2>, gemm_tile<T, 1, 3>},
-                                          {gemm_tile<T, 2, 1>, gemm_tile<T, 2, 2>, gemm_tile<T, 2, 3>},
-                                          {gemm_tile<T, 3, 1>, gemm_tile<T, 3, 2>, gemm_tile<T, 3, 3>},
-                                          {gemm_tile<T, 4, 1>, gemm_tile<T, 4, 2>, gemm_tile<T, 4, 3>}};
+  static constexpr tile_fn four[3] = {gemm_tile<T, 4, 1>, gemm_tile<T, 4, 2>, gemm_tile<T, 4, 3>};
+  static constexpr tile_fn three[3] = {gemm_tile<T, 3, 1>, gemm_tile<T, 3, 2>, gemm_tile<T, 3, 3>};
+  static constexpr tile_fn two[6] = {gemm_tile<T, 2, 1>, gemm_tile<T, 2, 2>, gemm_tile<T, 2, 3>,
+                                     gemm_tile<T, 2, 4>, gemm_tile<T, 2, 5>, gemm_tile<T, 2, 6>};
+  static constexpr tile_fn one[12] = {gemm_tile<T, 1, 1>, gemm_tile<T, 1, 2>,  gemm_tile<T, 1, 3>,
+                                      gemm_tile<T, 1, 4>, gemm_tile<T, 1, 5>,  gemm_tile<T, 1, 6>,
+                                      gemm_tile<T, 1, 7>, gemm_tile<T, 1, 8>,  gemm_tile<T, 1, 9>,
+                                      gemm_tile<T, 1, 10>, gemm_tile<T, 1, 11>, gemm_tile<T, 1, 12>};
   constexpr i64 lanes = simd<T>::lanes;
-  for (i64 q = 0; q < positions; q += 3 * lanes) {
-    const i64 nv = std::min<i64>(3, (positions - q) / lanes);
-    for (i64 m = 0; m < rows; m += 4) {
-      const i64 mr = std::min<i64>(4, rows - m);
-      tiles[mr - 1][nv - 1](depth, a + m * lda, lda, b + q, off, out + m * ldo + q, ldo);
+  const i64 full = rows - rows % 4, rest = rows % 4;
+  const tile_fn* rest_tiles = rest == 1 ? one : rest == 2 ? two : three;
+  const i64 rest_nv = rest == 1 ? 12 : rest == 2 ? 6 : 3;
+  for (i64 r = 0; r < runs.count; ++r) {
+    const i64 base = r * runs.stride;
+    for (i64 q = 0; q < runs.length; q += 3 * lanes) {
+      const i64 nv = std::min<i64>(3, (runs.length - q) / lanes);
+      for (i64 m = 0; m < full; m += 4)
+        four[nv - 1](depth, a + m * lda, lda, b + base + q, off, out + m * ldo + base + q, ldo);
+    }
+    if (rest == 0) continue;
+    for (i64 q = 0; q < runs.length; q += rest_nv * lanes) {
+      const i64 nv = std::min<i64>(rest_nv, (runs.length - q) / lanes);
+      rest_tiles[nv - 1](depth, a + full * lda, lda, b + base + q, off, out + full * ldo + base + q, ldo);
     }
   }
 }
 
 // dwt[k, m] += sum_q b[off[k] + q] * yt[q, m] for KB rows k and MV vectors of
-// m: a long reduction over q with every operand a plain load or broadcast.
+// m: a long reduction over the positions q of `runs`, in order, with every
+// operand a plain load or broadcast.
 template <class T, int KB, int MV>
-void grad_tile(i64 n, const T* b, const i64* off, const T* yt, i64 ldy, T* dwt, i64 ldw) {
+void grad_tile(position_runs runs, const T* b, const i64* off, const T* yt, i64 ldy, T* dwt, i64 ldw) {
   using S = simd<T>;
   using V = typename S::vec;
   V acc[KB][MV] = {};
   const T* bk[KB];
   for (int a = 0; a < KB; ++a) bk[a] = b + off[a];
-  for (i64 q = 0; q < n; ++q) {
-    V yv[MV];
-    for (int v = 0; v < MV; ++v) yv[v] = S::load(yt + q * ldy + v * S::lanes);
-    for (int a = 0; a < KB; ++a) {
-      const V xb = S::splat(bk[a][q]);
-      for (int v = 0; v < MV; ++v) acc[a][v] += xb * yv[v];
+  for (i64 r = 0; r < runs.count; ++r)
+    for (i64 q = r * runs.stride, end = q + runs.length; q < end; ++q) {
+      V yv[MV];
+      for (int v = 0; v < MV; ++v) yv[v] = S::load(yt + q * ldy + v * S::lanes);
+      for (int a = 0; a < KB; ++a) {
+        const V xb = S::splat(bk[a][q]);
+        for (int v = 0; v < MV; ++v) acc[a][v] += xb * yv[v];
+      }
     }
-  }
   for (int a = 0; a < KB; ++a)
     for (int v = 0; v < MV; ++v) {
       T* p = dwt + a * ldw + v * S::lanes;
@@ -96,22 +123,28 @@ void grad_tile(i64 n, const T* b, const i64* off, const T* yt, i64 ldy, T* dwt, 
     }
 }
 
+// With two vectors of m, 6 rows k at a time keep 12 chains in flight; with
+// one (8 grid channels in float), 8 rows (more would run out of registers
+// for the row pointers). Rows are split into tiles of near-equal size, so no
+// tile is left with one or two chains.
 template <class T>
-void grad_offsets(i64 depth, i64 n, i64 m_pad, const T* b, const i64* off, const T* yt, T* dwt) {
-  using tile_fn = void (*)(i64, const T*, const i64*, const T*, i64, T*, i64);
-  static constexpr tile_fn tiles[6][2] = {{grad_tile<T, 1, 1>, grad_tile<T, 1, 2>}, {grad_tile<T, 2, 1>, grad_tile<T, 2, 2>},
-                                          {grad_tile<T, 3, 1>, grad_tile<T, 3, 2>}, {grad_tile<T, 4, 1>, grad_tile<T, 4, 2>},
-                                          {grad_tile<T, 5, 1>, grad_tile<T, 5, 2>}, {grad_tile<T, 6, 1>, grad_tile<T, 6, 2>}};
+void grad_offsets(i64 depth, position_runs runs, i64 m_pad, const T* b, const i64* off, const T* yt, T* dwt) {
+  using tile_fn = void (*)(position_runs, const T*, const i64*, const T*, i64, T*, i64);
+  static constexpr tile_fn one[8] = {grad_tile<T, 1, 1>, grad_tile<T, 2, 1>, grad_tile<T, 3, 1>, grad_tile<T, 4, 1>,
+                                     grad_tile<T, 5, 1>, grad_tile<T, 6, 1>, grad_tile<T, 7, 1>, grad_tile<T, 8, 1>};
+  static constexpr tile_fn two[6] = {grad_tile<T, 1, 2>, grad_tile<T, 2, 2>, grad_tile<T, 3, 2>,
+                                     grad_tile<T, 4, 2>, grad_tile<T, 5, 2>, grad_tile<T, 6, 2>};
   constexpr i64 lanes = simd<T>::lanes;
   for (i64 m = 0; m < m_pad; m += 2 * lanes) {
     const i64 mv = std::min<i64>(2, (m_pad - m) / lanes);
-    for (i64 k = 0; k < depth; k += 6) {
-      const i64 kb = std::min<i64>(6, depth - k);
-      tiles[kb - 1][mv - 1](n, b, off + k, yt + m, m_pad, dwt + k * m_pad + m, m_pad);
+    const i64 tiles = ceil_div(depth, mv == 1 ? 8 : 6), small = depth / tiles, larger = depth % tiles;
+    for (i64 t = 0, k = 0; t < tiles; ++t) {
+      const i64 n = small + (t < larger ? 1 : 0);
+      (mv == 1 ? one : two)[n - 1](runs, b, off + k, yt + m, m_pad, dwt + k * m_pad + m, m_pad);
+      k += n;
     }
   }
 }
-
 
 }  // namespace
 
@@ -228,7 +261,13 @@ void conv_plan<T>::merge(const T* split_image, const T* bias, T* image) const {
 template <class T>
 void conv_plan<T>::apply(const T* w, const T* bias, const T* image, T* grid, workspace& ws) const {
   split(image, ws.image_in.data());
-  gemm_offsets(m_, wide_pad_, depth(), w, depth(), ws.image_in.data(), off_.data(), ws.grid_out.data(), wide_pad_);
+  // When Wo rounded up to whole vectors is still shorter than a wide row, the
+  // grid is computed row by row, skipping the dropped columns (conv2 of the
+  // reference model: 24 of 26); otherwise the wide plane in one run.
+  const i64 lanes = simd<T>::lanes, row = round_up(g_.out_width, lanes);
+  const position_runs runs = row < phase_w_ ? position_runs{g_.out_height, phase_w_, row}
+                                            : position_runs{1, 0, wide_pad_};
+  gemm_offsets(m_, runs, depth(), w, depth(), ws.image_in.data(), off_.data(), ws.grid_out.data(), wide_pad_);
   // Keep the first Wo of every wide row.
   const i64 ho = g_.out_height, wo = g_.out_width;
   for (i64 m = 0; m < m_; ++m) {
@@ -264,8 +303,9 @@ void conv_plan<T>::apply_adjoint(const T* packed, const T* bias, const T* grid, 
     }
   for (i64 ph = 0; ph < s * s; ++ph) {
     const i64 terms = adj_start_[ph + 1] - adj_start_[ph];
-    gemm_offsets(g_.channels, phase_size_, terms, packed + g_.channels * adj_start_[ph], terms, ws.grid_in.data(),
-                 adj_off_.data() + adj_start_[ph], ws.image_out.data() + ph * phase_size_, s * s * phase_size_);
+    gemm_offsets(g_.channels, position_runs{1, 0, phase_size_}, terms, packed + g_.channels * adj_start_[ph], terms,
+                 ws.grid_in.data(), adj_off_.data() + adj_start_[ph], ws.image_out.data() + ph * phase_size_,
+                 s * s * phase_size_);
   }
   merge(ws.image_out.data(), bias, image);
 }
@@ -282,7 +322,13 @@ void conv_plan<T>::weight_grad(const T* grid, const T* image, T* dwt, workspace&
       T* dst = ws.grid_t.data() + oh * phase_w_ * m_pad_ + m;
       for (i64 ow = 0; ow < wo; ++ow) dst[ow * m_pad_] = src[ow];
     }
-  grad_offsets(depth(), wide_, m_pad_, ws.image_in.data(), off_.data(), ws.grid_t.data(), dwt);
+  // Where wide rows drop more than an eighth, only the kept columns of each
+  // row are visited. The dropped ones are zero in grid_t, and adding a zero
+  // product leaves a chain as it was (a chain of FMAs started at +0 is never
+  // -0), so skipping them changes no bit.
+  const bool by_row = (phase_w_ - g_.out_width) * 8 > phase_w_;
+  grad_offsets(depth(), by_row ? position_runs{g_.out_height, phase_w_, g_.out_width} : position_runs{1, 0, wide_},
+               m_pad_, ws.image_in.data(), off_.data(), ws.grid_t.data(), dwt);
 }
 
 template <class T>

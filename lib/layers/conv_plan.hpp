@@ -18,7 +18,8 @@
 // Wo, then row (c, i, j) of the im2col matrix is one contiguous run of the
 // split image, starting at off[(c*k + i)*k + j]. A register-tiled kernel reads
 // those runs in place, so nothing is copied k*k times; the Ws - Wo extra
-// entries per grid row are computed and dropped. The adjoint is gathered the
+// entries per grid row are computed and dropped, or skipped row by row where
+// that saves enough (apply, weight_grad). The adjoint is gathered the
 // same way, phase by phase, from a zero-bordered wide grid: each image pixel
 // sums its own contributions, so no two writes collide.
 //

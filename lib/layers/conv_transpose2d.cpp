@@ -42,6 +42,12 @@ shape conv_transpose2d<T>::output_shape(const shape& in) const {
 }
 
 template <class T>
+layer_flops conv_transpose2d<T>::flops(const shape& in) const {
+  const std::int64_t outputs = output_shape(in).numel(), macs = in.numel() * out_ * k_ * k_;
+  return {2 * macs + outputs, 2 * macs, 2 * macs + outputs};
+}
+
+template <class T>
 int conv_transpose2d<T>::prepare(const shape& x) {
   const shape y = output_shape(x);
   // Since output_padding < stride, conv2d's floor division maps y's size

@@ -28,6 +28,11 @@ class conv_transpose2d final : public layer<T> {
   shape output_shape(const shape& in) const override;  // [in, H, W] -> [out, Ho, Wo]
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in, H, W] -> y [N, out, Ho, Wo]
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
+  // Every input times every k x k tap: in*H*W*out*k*k multiply-adds (taps
+  // that land on cropped padding included, as the product computes them).
+  // With P = out*Ho*Wo outputs: forward 2*macs + P (bias), dx 2*macs, dW
+  // 2*macs and db P.
+  layer_flops flops(const shape& in) const override;
 
   std::int64_t param_count() const override { return in_ * out_ * k_ * k_ + out_; }
   void bind(T* params, T* grads) override;

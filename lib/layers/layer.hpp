@@ -11,7 +11,7 @@
 //  - Parameters live in the network's one flat buffer; bind() hands each
 //    layer its slice of it and of the gradient buffer, which mirrors it.
 //
-// forward and backward are pure so a layer cannot forget one.
+// forward, backward and flops are pure so a layer cannot forget one.
 
 #include <cstdint>
 #include <string>
@@ -20,6 +20,18 @@
 #include "tensor/tensor.hpp"
 
 namespace saelab {
+
+// Floating-point operations of one sample through a layer. A multiply-add
+// counts 2, an add, compare or select 1; each layer states what it counts
+// for anything else. Backward is split into the input gradient (dx, which
+// the network skips for its first layer) and the parameter gradients.
+struct layer_flops {
+  std::int64_t forward = 0;
+  std::int64_t backward_input = 0;
+  std::int64_t backward_weight = 0;
+  std::int64_t backward() const { return backward_input + backward_weight; }
+  bool operator==(const layer_flops&) const = default;
+};
 
 template <class T>
 class layer {
@@ -34,6 +46,8 @@ class layer {
 
   virtual void forward(const tensor<T>& x, tensor<T>& y) = 0;
   virtual void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) = 0;
+  // Exact per-sample counts for a per-sample input shape (as output_shape).
+  virtual layer_flops flops(const shape& in) const = 0;
 
   // Parameterless layers keep these defaults.
   virtual std::int64_t param_count() const { return 0; }

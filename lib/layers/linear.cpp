@@ -29,6 +29,13 @@ shape linear<T>::output_shape(const shape& in) const {
 }
 
 template <class T>
+layer_flops linear<T>::flops(const shape& in) const {
+  output_shape(in);
+  const std::int64_t macs = in_ * out_;
+  return {2 * macs + out_, 2 * macs, 2 * macs + out_};
+}
+
+template <class T>
 void linear<T>::bind(T* params, T* grads) {
   w_ = params;
   b_ = params + out_ * in_;

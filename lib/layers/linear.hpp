@@ -14,6 +14,8 @@ class linear final : public layer<T> {
   shape output_shape(const shape& in) const override;
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in] -> y [N, out]
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
+  // forward 2*in*out + out (bias), dx 2*in*out, dW and db 2*in*out + out.
+  layer_flops flops(const shape& in) const override;
 
   std::int64_t param_count() const override { return out_ * in_ + out_; }
   void bind(T* params, T* grads) override;

@@ -34,6 +34,12 @@ shape max_pool2d<T>::output_shape(const shape& in) const {
 }
 
 template <class T>
+layer_flops max_pool2d<T>::flops(const shape& in) const {
+  const std::int64_t outputs = output_shape(in).numel();
+  return {outputs * (k_ * k_ - 1), outputs, 0};
+}
+
+template <class T>
 void max_pool2d<T>::forward(const tensor<T>& x, tensor<T>& y) {
   const shape out = output_shape(x.dims().drop_batch());
   const std::int64_t n = x.size(0), c_n = x.size(1), h = x.size(2), w = x.size(3);

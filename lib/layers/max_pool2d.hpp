@@ -22,6 +22,8 @@ class max_pool2d final : public layer<T> {
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, C, H, W] -> y [N, C, Ho, Wo]
   // dx is zeroed, then every dy is added at its argmax (windows may overlap).
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
+  // Per output: forward k*k - 1 compares, dx 1 add (at the argmax).
+  layer_flops flops(const shape& in) const override;
   bool keeps_unit_interval() const override { return true; }
 
   // Of the last forward: per output, the index h*W + w of its maximum within

@@ -1,11 +1,19 @@
 #include "layers/network.hpp"
 
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 
 #include <fmt/format.h>
 
 namespace saelab {
+
+namespace {
+using timing_clock = std::chrono::steady_clock;
+double seconds_since(timing_clock::time_point t0) {
+  return std::chrono::duration<double>(timing_clock::now() - t0).count();
+}
+}  // namespace
 
 template <class T>
 network<T>::network(shape input) {
@@ -53,14 +61,26 @@ const tensor<T>& network<T>::forward(const tensor<T>& x) {
   for (int i = 0; i < size(); ++i) {
     auto& y = acts_[static_cast<std::size_t>(i + 1)];
     y.resize(shapes_[static_cast<std::size_t>(i + 1)].batched(n));
+    if (!timing_) {
+      at(i).forward(acts_[static_cast<std::size_t>(i)], y);
+      continue;
+    }
+    const auto t0 = timing_clock::now();
     at(i).forward(acts_[static_cast<std::size_t>(i)], y);
+    timing_->forward[static_cast<std::size_t>(i)] += seconds_since(t0);
   }
   return acts_.back();
 }
 
 template <class T>
 void network<T>::backward(tensor<T>& dy, int top, const grad_hook& hook) {
-  if (hook) hook(top + 1, dy);
+  auto call_hook = [&](int activation, tensor<T>& da) {
+    if (!hook) return;
+    const auto t0 = timing_clock::now();
+    hook(activation, da);
+    if (timing_) timing_->hooks += seconds_since(t0);
+  };
+  call_hook(top + 1, dy);
   const tensor<T>* grad = &dy;
   int k = 0;  // layers alternate between the two scratch buffers
   for (int i = top; i >= 0; --i) {
@@ -70,9 +90,11 @@ void network<T>::backward(tensor<T>& dy, int top, const grad_hook& hook) {
       dx = &scratch_[k];
       dx->resize(x.dims());
     }
+    const auto t0 = timing_clock::now();
     at(i).backward(x, acts_[static_cast<std::size_t>(i + 1)], *grad, dx);
+    if (timing_) timing_->backward[static_cast<std::size_t>(i)] += seconds_since(t0);
     if (dx) {
-      if (hook) hook(i, *dx);
+      call_hook(i, *dx);
       grad = dx;
       k ^= 1;
     }
@@ -106,6 +128,15 @@ std::string network<T>::summary() const {
                        shapes_[static_cast<std::size_t>(i + 1)].str(), at(i).param_count(), site);
   }
   return out;
+}
+
+template <class T>
+void network<T>::set_timing(timing* t) {
+  timing_ = t;
+  if (!t) return;
+  t->forward.assign(static_cast<std::size_t>(size()), 0.0);
+  t->backward.assign(static_cast<std::size_t>(size()), 0.0);
+  t->hooks = 0;
 }
 
 template class network<float>;

@@ -66,6 +66,15 @@ class network {
   // One line per layer: index, description, output shape, parameters.
   std::string summary() const;
 
+  // Wall-clock seconds, summed over calls while a timing is attached
+  // (sae-bench's per-layer breakdown; two clock reads per layer call).
+  struct timing {
+    std::vector<double> forward, backward;  // [size()] per layer
+    double hooks = 0;                       // in grad_hook calls during backward
+  };
+  // Attaches t (sized and zeroed here), or detaches with nullptr.
+  void set_timing(timing* t);
+
  private:
   std::vector<std::unique_ptr<layer<T>>> layers_;
   std::vector<shape> shapes_;  // per-sample shape of each activation
@@ -75,6 +84,7 @@ class network {
   tensor<T> params_, grads_;
   tensor<T> scratch_[2];  // input gradients, alternating down the network
   bool finalized_ = false;
+  timing* timing_ = nullptr;
 };
 
 extern template class network<float>;

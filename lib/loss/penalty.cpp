@@ -7,22 +7,38 @@
 
 #include <fmt/format.h>
 
+#include "tensor/branchless.hpp"
 #include "tensor/parallel.hpp"
 
 namespace saelab {
 
 namespace {
 // rho_hat_j: the batch mean of each unit. a [N, units...] -> [units]
+// Threads split the units; every unit still adds its samples in order, so
+// the means are the same on any thread count.
 template <class T>
 std::vector<double> unit_means(const tensor<T>& a) {
   const std::int64_t n = a.size(0), units = a.dims().inner();
   std::vector<double> mean(static_cast<std::size_t>(units), 0.0);
-  for (std::int64_t s = 0; s < n; ++s) {
-    const T* row = a.data() + s * units;
-    for (std::int64_t j = 0; j < units; ++j) mean[static_cast<std::size_t>(j)] += row[j];
-  }
+  parallel_for(units, n, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t s = 0; s < n; ++s) {
+      const T* row = a.data() + s * units;
+      for (std::int64_t j = b; j < e; ++j) mean[static_cast<std::size_t>(j)] += row[j];
+    }
+  });
   for (auto& m : mean) m /= static_cast<double>(n);
   return mean;
+}
+
+// da [N, units] += slope [units] in every row.
+template <class T>
+void add_to_rows(const std::vector<T>& slope, tensor<T>& da) {
+  const std::int64_t units = static_cast<std::int64_t>(slope.size());
+  T* d = da.data();
+  parallel_for(da.size(0), units, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t s = b; s < e; ++s)
+      for (std::int64_t j = 0; j < units; ++j) d[s * units + j] += slope[static_cast<std::size_t>(j)];
+  });
 }
 
 void check_rho(double rho, const char* who) {
@@ -42,21 +58,35 @@ std::string kl_penalty<T>::describe() const {
 
 template <class T>
 double kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
-  const std::int64_t n = a.size(0), units = a.dims().inner();
   const auto mean = unit_means(a);
   double value = 0;
-  std::vector<T> slope(static_cast<std::size_t>(units));
-  for (std::int64_t j = 0; j < units; ++j) {
-    const double raw = mean[static_cast<std::size_t>(j)];
+  for (const double raw : mean) {
     const double q = std::clamp(raw, eps_, 1 - eps_);
     value += rho_ * std::log(rho_ / q) + (1 - rho_) * std::log((1 - rho_) / (1 - q));
+  }
+  if (da) {
+    da->zero();
+    add_to_rows(slopes(mean, a.size(0)), *da);
+  }
+  return beta_ * value;
+}
+
+template <class T>
+void kl_penalty<T>::add_gradient(const tensor<T>& a, tensor<T>& da) const {
+  add_to_rows(slopes(unit_means(a), a.size(0)), da);
+}
+
+template <class T>
+std::vector<T> kl_penalty<T>::slopes(const std::vector<double>& mean, std::int64_t n) const {
+  std::vector<T> slope;
+  slope.reserve(mean.size());
+  for (const double raw : mean) {
+    const double q = std::clamp(raw, eps_, 1 - eps_);
     // d/d rho_hat, times d rho_hat / d a_nj = 1/N
     const double d = (raw == q) ? (-rho_ / q + (1 - rho_) / (1 - q)) : 0.0;
-    slope[static_cast<std::size_t>(j)] = static_cast<T>(beta_ * d / static_cast<double>(n));
+    slope.push_back(static_cast<T>(beta_ * d / static_cast<double>(n)));
   }
-  if (da)
-    for (std::int64_t s = 0; s < n; ++s) std::copy(slope.begin(), slope.end(), da->data() + s * units);
-  return beta_ * value;
+  return slope;
 }
 
 template <class T>
@@ -71,25 +101,34 @@ std::string l1_penalty<T>::describe() const {
 }
 
 template <class T>
+double l1_penalty<T>::divisor(const tensor<T>& a) const {
+  return reduction_ == l1_reduction::l1_reduction_sum ? static_cast<double>(a.size(0)) : static_cast<double>(a.numel());
+}
+
+template <class T>
 double l1_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
-  const std::int64_t count = a.numel();
-  const double divisor = reduction_ == l1_reduction::l1_reduction_sum ? static_cast<double>(a.size(0))
-                                                                       : static_cast<double>(count);
   const T* x = a.data();
-  const double sum = parallel_sum(count, 2, [&](std::int64_t b, std::int64_t e) {
+  const double sum = parallel_sum(a.numel(), 2, [&](std::int64_t b, std::int64_t e) {
     double s = 0;
     for (std::int64_t i = b; i < e; ++i) s += std::abs(static_cast<double>(x[i]));
     return s;
   });
   if (da) {
-    const T w = static_cast<T>(lambda_ / divisor);
-    T* d = da->data();
-    // sign(0) = 0, as the subgradient PyTorch's abs uses
-    parallel_for(count, 1, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) d[i] = x[i] > T(0) ? w : (x[i] < T(0) ? -w : T(0));
-    });
+    da->zero();
+    add_gradient(a, *da);
   }
-  return lambda_ * sum / divisor;
+  return lambda_ * sum / divisor(a);
+}
+
+template <class T>
+void l1_penalty<T>::add_gradient(const tensor<T>& a, tensor<T>& da) const {
+  const T w = static_cast<T>(lambda_ / divisor(a));
+  const T* x = a.data();
+  T* d = da.data();
+  // sign(0) = 0, as the subgradient PyTorch's abs uses
+  parallel_for(a.numel(), 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) d[i] += select(x[i] > T(0), w, select(x[i] < T(0), -w, T(0)));
+  });
 }
 
 template <class T>
@@ -103,7 +142,7 @@ std::string seed_kl_penalty<T>::describe() const {
 }
 
 template <class T>
-double seed_kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
+double seed_kl_penalty<T>::kl_div(const tensor<T>& a) const {
   const std::int64_t count = a.numel();
   const T* x = a.data();
   const double sum = parallel_sum(count, 1, [&](std::int64_t b, std::int64_t e) {
@@ -112,10 +151,27 @@ double seed_kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
     return s;
   });
   const double mean_rho_hat = sum / static_cast<double>(count);  // mean over units of the batch means
-  const double kl_div = rho_ * (std::log(rho_) - mean_rho_hat);  // PyTorch's kl_div, mean reduction
-  const double sign = kl_div < 0 ? -1.0 : 1.0;
-  if (da) da->fill(static_cast<T>(-sign * beta_ * rho_ / static_cast<double>(count)));
-  return beta_ * std::abs(kl_div);
+  return rho_ * (std::log(rho_) - mean_rho_hat);                 // PyTorch's kl_div, mean reduction
+}
+
+template <class T>
+double seed_kl_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
+  const double kl = kl_div(a);
+  if (da) {
+    da->zero();
+    add_gradient(a, *da);
+  }
+  return beta_ * std::abs(kl);
+}
+
+template <class T>
+void seed_kl_penalty<T>::add_gradient(const tensor<T>& a, tensor<T>& da) const {
+  const double sign = kl_div(a) < 0 ? -1.0 : 1.0;
+  const T slope = static_cast<T>(-sign * beta_ * rho_ / static_cast<double>(a.numel()));
+  T* d = da.data();
+  parallel_for(da.numel(), 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) d[i] += slope;
+  });
 }
 
 template class kl_penalty<float>;

@@ -4,11 +4,15 @@
 // position), and rho_hat_j is unit j's mean activation over the batch.
 //
 // evaluate() returns the penalty's value and, when asked, OVERWRITES da with
-// its gradient; the trainer adds that into the activation's gradient on the
-// way down. Values are reported apart from the reconstruction loss.
+// its gradient. add_gradient() ADDS the same gradient into da: what the
+// objective does to the activation's gradient on the way down, without a
+// gradient tensor per site. Values are reported apart from the
+// reconstruction loss.
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tensor/tensor.hpp"
 
@@ -20,6 +24,8 @@ class penalty {
   virtual ~penalty() = default;
   virtual std::string describe() const = 0;
   virtual double evaluate(const tensor<T>& a, tensor<T>* da) const = 0;
+  // da [N, units...] += d penalty / d a
+  virtual void add_gradient(const tensor<T>& a, tensor<T>& da) const = 0;
   // Whether the penalty is only defined for activations in [0, 1].
   virtual bool needs_unit_interval() const = 0;
 };
@@ -33,9 +39,12 @@ class kl_penalty final : public penalty<T> {
   kl_penalty(double rho, double beta, double eps = 1e-6);
   std::string describe() const override;
   double evaluate(const tensor<T>& a, tensor<T>* da) const override;
+  void add_gradient(const tensor<T>& a, tensor<T>& da) const override;
   bool needs_unit_interval() const override { return true; }
 
  private:
+  // beta * d KL / d a_nj for each unit j, from the units' means over N samples
+  std::vector<T> slopes(const std::vector<double>& mean, std::int64_t n) const;
   double rho_, beta_, eps_;
 };
 
@@ -50,9 +59,11 @@ class l1_penalty final : public penalty<T> {
   l1_penalty(double lambda, l1_reduction reduction);
   std::string describe() const override;
   double evaluate(const tensor<T>& a, tensor<T>* da) const override;
+  void add_gradient(const tensor<T>& a, tensor<T>& da) const override;
   bool needs_unit_interval() const override { return false; }
 
  private:
+  double divisor(const tensor<T>& a) const;  // N (sum) or every element (mean)
   double lambda_;
   l1_reduction reduction_;
 };
@@ -68,9 +79,11 @@ class seed_kl_penalty final : public penalty<T> {
   seed_kl_penalty(double rho, double beta);
   std::string describe() const override;
   double evaluate(const tensor<T>& a, tensor<T>* da) const override;
+  void add_gradient(const tensor<T>& a, tensor<T>& da) const override;
   bool needs_unit_interval() const override { return false; }
 
  private:
+  double kl_div(const tensor<T>& a) const;  // before beta and the abs
   double rho_, beta_;
 };
 

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "tensor/parallel.hpp"
+
 namespace saelab {
 
 template <class T>
@@ -22,10 +24,13 @@ void sgd<T>::step(tensor<T>& params, const tensor<T>& grads) {
   const T* g = grads.data();
   T* v = velocity_.data();
   const T lr = static_cast<T>(lr_), mu = static_cast<T>(momentum_);
-  for (std::int64_t i = 0; i < n; ++i) {
-    v[i] = mu * v[i] + g[i];
-    p[i] -= lr * v[i];
-  }
+  // Every parameter on its own: split across threads, the same bits.
+  parallel_for(n, 4, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      v[i] = mu * v[i] + g[i];
+      p[i] -= lr * v[i];
+    }
+  });
 }
 
 template <class T>
@@ -50,11 +55,13 @@ void adam<T>::step(tensor<T>& params, const tensor<T>& grads) {
   const T* g = grads.data();
   T* m = m_.data();
   T* v = v_.data();
-  for (std::int64_t i = 0; i < n; ++i) {
-    m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-    v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
-    p[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
-  }
+  parallel_for(n, 16, [=](std::int64_t b, std::int64_t e) {  // by value: no aliasing with m, v, p
+    for (std::int64_t i = b; i < e; ++i) {
+      m[i] = b1 * m[i] + (T(1) - b1) * g[i];
+      v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
+      p[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+    }
+  });
 }
 
 template class sgd<float>;

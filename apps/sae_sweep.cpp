@@ -1,0 +1,368 @@
+// sae-sweep: run a sweep file's plan of sae-train runs, resumably.
+//
+//   sae-sweep experiments/kl_vs_l1.ini -j 2            # run (or continue) the sweep
+//   sae-sweep experiments/kl_vs_l1.ini --dry-run       # show the plan and what would run
+//   sae-sweep experiments/kl_vs_l1.ini --collect       # rebuild summary.csv / sweep.h5
+//   sae-sweep experiments/kl_vs_l1.ini --shard 1/4     # rows 1, 5, 9, ... (one machine of four)
+//   sae-sweep experiments/kl_vs_l1.ini --emit slurm    # a job-array script, one task per row
+//
+// The sweep file format: lib/sweep/spec.hpp; the plan: lib/sweep/plan.hpp;
+// what happens to each run directory: lib/sweep/executor.hpp; the summary's
+// columns: lib/sweep/summary.hpp.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "experiment/run_dir.hpp"
+#include "report/atomic_write.hpp"
+#include "sweep/executor.hpp"
+#include "sweep/plan.hpp"
+#include "sweep/spec.hpp"
+#include "sweep/summary.hpp"
+
+namespace fs = std::filesystem;
+using namespace saelab;
+
+namespace {
+
+std::atomic<int> signals_received{0};
+
+extern "C" void on_signal(int) { signals_received.fetch_add(1); }
+
+constexpr const char* usage = R"(usage: sae-sweep SWEEP.ini [-j N] [--shard i/n | --task k] [--out DIR] [--cores C]
+       sae-sweep SWEEP.ini --dry-run | --collect | --emit slurm   [--out DIR]
+
+Runs every run of a sweep file's plan as a child sae-train, each in its own run
+directory, and writes the sweep directory (default: next to the sweep file,
+named by [sweep] name or the file's stem):
+  plan.csv      one row per run: index, id, label, seed, swept keys, run_dir
+  sweep.ini     the sweep file as run
+  summary.csv   swept keys, status, seconds and final test metrics of every run
+  sweep.h5      the same columns as datasets, plus links to every run.h5
+  runs/ID/      the run directories; runs/ID.log their output
+Then: sae-compare DIR compares the penalties.
+
+Running it again continues the sweep: done runs are skipped, interrupted,
+failed and killed ones are resumed (sae-train --resume), runs of a changed
+config are refused. Every problem in the sweep file is reported before any run
+starts.
+
+  -j N          N runs at a time (default 1); each gets run.threads =
+                max(1, C / N), C = --cores or the machine's cores
+  --shard i/n   only rows i, i+n, i+2n, ... (0 <= i < n), e.g. one machine of n
+  --task k      only row k (0-based), e.g. --task $SLURM_ARRAY_TASK_ID
+  --emit slurm  write DIR/slurm.sh, a job array with one task per row, and stop
+  --collect     rebuild summary.csv and sweep.h5 from the run directories; run nothing
+  --dry-run     print the plan, each run's state and its command; write nothing
+  --out DIR     the sweep directory
+  --cores C     cores to share among the -j runs
+  --trainer P   the sae-train to run (default: next to this program)
+  --help        this text
+
+Ctrl-C stops every running run cleanly at its next step (they resume later)
+and starts no new one; a second Ctrl-C kills them.
+Exit status: 0 every selected run done, 1 a run failed, 2 usage or sweep-file
+errors (nothing ran), 130 stopped by a signal.
+)";
+
+struct args {
+  std::string sweep_file;
+  int jobs = 1;
+  int cores = 0;
+  std::optional<shard> shard_sel;
+  std::optional<int> task;
+  std::string emit;
+  bool collect = false, dry_run = false;
+  std::string out, trainer;
+};
+
+int parse_int(const std::string& flag, const std::string& v, int lo) {
+  try {
+    std::size_t used = 0;
+    const int n = std::stoi(v, &used);
+    if (used == v.size() && n >= lo) return n;
+  } catch (const std::exception&) {
+  }
+  throw sweep_error(fmt::format("{} '{}': expected an integer >= {}", flag, v, lo));
+}
+
+args parse_args(int argc, char** argv) {
+  args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i], value;
+    const bool has_eq = s.rfind("--", 0) == 0 && s.find('=') != std::string::npos;
+    if (has_eq) value = s.substr(s.find('=') + 1), s = s.substr(0, s.find('='));
+    auto take = [&]() -> std::string {
+      if (has_eq) return value;
+      if (i + 1 == argc) throw sweep_error(fmt::format("{} needs a value", s));
+      return argv[++i];
+    };
+    if (s == "-j" || s == "--jobs") a.jobs = parse_int("-j", take(), 1);
+    else if (s.rfind("-j", 0) == 0 && s.size() > 2 && s[1] == 'j') a.jobs = parse_int("-j", s.substr(2), 1);
+    else if (s == "--cores") a.cores = parse_int("--cores", take(), 1);
+    else if (s == "--shard") a.shard_sel = parse_shard(take());
+    else if (s == "--task") a.task = parse_int("--task", take(), 0);
+    else if (s == "--emit") {
+      a.emit = take();
+      if (a.emit != "slurm") throw sweep_error(fmt::format("--emit '{}': only slurm is known", a.emit));
+    } else if (s == "--collect") a.collect = true;
+    else if (s == "--dry-run") a.dry_run = true;
+    else if (s == "--out") a.out = take();
+    else if (s == "--trainer") a.trainer = take();
+    else if (s.rfind("-", 0) == 0) throw sweep_error(fmt::format("unknown option '{}'", s));
+    else if (a.sweep_file.empty()) a.sweep_file = s;
+    else throw sweep_error(fmt::format("unexpected argument '{}' (one sweep file only)", s));
+  }
+  if (a.sweep_file.empty()) throw sweep_error("no sweep file given");
+  if (a.shard_sel && a.task) throw sweep_error("--shard and --task exclude each other");
+  if (int(a.collect) + int(a.dry_run) + int(!a.emit.empty()) > 1)
+    throw sweep_error("--collect, --dry-run and --emit exclude each other");
+  return a;
+}
+
+fs::path self_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : exe.parent_path();
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:+,") ==
+                        std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string cell(const csv_table& t, const std::vector<std::string>& row, const std::string& col) {
+  return t.has(col) ? row[t.column(col)] : "";
+}
+
+// The printed end-of-run line: test BCE and, per site, L0 and dead units.
+std::string metrics_text(const csv_table& t, const std::vector<std::string>& row) {
+  const std::string bce = cell(t, row, "test_bce");
+  if (bce.empty()) return "";
+  std::string out = fmt::format("  test bce {}", bce);
+  for (const auto& h : t.header) {
+    if (h.size() > 3 && h.compare(h.size() - 3, 3, ".l0") == 0) {
+      const std::string site = h.substr(0, h.size() - 3);
+      const std::string dead = cell(t, row, site + ".dead_fraction");
+      const std::string l0 = row[t.column(h)];
+      out += fmt::format("  {} L0 {}/{} dead {}", site, l0.empty() ? "?" : fmt::format("{:.1f}", std::stod(l0)),
+                         cell(t, row, site + ".units"),
+                         dead.empty() ? "?" : fmt::format("{:.1f}%", 100 * std::stod(dead)));
+    }
+  }
+  return out;
+}
+
+void print_counts(const csv_table& t) {
+  std::map<std::string, int> counts;
+  for (const auto& r : t.rows) ++counts[r[t.column("status")]];
+  std::string text;
+  for (const auto& [status, n] : counts) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", n, status);
+  fmt::print("sae-sweep: {} runs: {}\n", t.rows.size(), text);
+}
+
+void write_plan_files(const sweep_plan& plan, const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create the sweep directory: {}", dir.string(), ec.message()));
+  write_file_atomically(dir / "plan.csv", plan_csv(plan));
+  write_file_atomically(dir / "sweep.ini", plan.spec.text);
+}
+
+void emit_slurm(const args& a, const sweep_plan& plan, const fs::path& dir) {
+  const fs::path abs_dir = fs::absolute(dir);
+  const fs::path self = self_dir() / "sae-sweep";
+  const int cpus = a.cores > 0 ? a.cores : load_config(plan.spec.base.string(), {}).run.threads;
+  std::string cmd = fmt::format("{} {}", shell_quote(fs::absolute(self).string()),
+                                shell_quote(fs::absolute(plan.spec.file).string()));
+  if (!a.out.empty()) cmd += " --out " + shell_quote(abs_dir.string());
+  const std::string script = fmt::format(
+      R"(#!/bin/bash
+# Slurm job array for the sweep '{name}': one array task per plan row ({rows} runs).
+#   sbatch {path}
+# Each task runs one row (sae-sweep --task), resuming it if it was interrupted.
+# When every task has ended, rebuild the summary:
+#   {cmd} --collect
+#SBATCH --job-name=sae-sweep-{name}
+#SBATCH --array=0-{last}
+#SBATCH --cpus-per-task={cpus}
+#SBATCH --output={dir}/runs/slurm-%A_%a.out
+set -euo pipefail
+cd {cwd}
+export OPENBLAS_CORETYPE="${{OPENBLAS_CORETYPE:-Haswell}}"
+exec {cmd} --task "$SLURM_ARRAY_TASK_ID" --cores "${{SLURM_CPUS_PER_TASK:-{cpus}}}"
+)",
+      fmt::arg("name", plan.spec.name), fmt::arg("rows", plan.rows.size()),
+      fmt::arg("path", shell_quote((abs_dir / "slurm.sh").string())), fmt::arg("cmd", cmd),
+      fmt::arg("last", plan.rows.size() - 1), fmt::arg("cpus", cpus), fmt::arg("dir", abs_dir.string()),
+      fmt::arg("cwd", shell_quote(fs::current_path().string())));
+  write_plan_files(plan, dir);
+  std::error_code ec;
+  fs::create_directories(dir / "runs", ec);
+  write_file_atomically(dir / "slurm.sh", script);
+  fs::permissions(dir / "slurm.sh", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::add, ec);
+  fmt::print("sae-sweep: wrote {} ({} array tasks, {} cpus each)\n  submit: sbatch {}\n  then:   {} --collect\n",
+             (dir / "slurm.sh").string(), plan.rows.size(), cpus, (dir / "slurm.sh").string(), cmd);
+}
+
+void dry_run(const sweep_plan& plan, const fs::path& dir, const std::vector<int>& rows, const fs::path& trainer,
+             int threads) {
+  fmt::print("sae-sweep: {} ({} mode, {} seed{}): {} runs in {}; {} selected, {} thread{} each\n", plan.spec.name,
+             to_string(plan.spec.mode), plan.spec.seeds, plan.spec.seeds == 1 ? "" : "s", plan.rows.size(),
+             dir.string(), rows.size(), threads, threads == 1 ? "" : "s");
+  fmt::print("  base: {}\n", plan.spec.base.string());
+  for (int r : rows) {
+    const plan_row& row = plan.rows[static_cast<std::size_t>(r)];
+    const planned_run_state st = inspect_run(plan, row, dir);
+    fmt::print("{:>4}  {:<11} {}\n", row.index, to_string(st.status), row.id);
+    using S = planned_run_status;
+    if (st.status == S::planned_run_status_done || st.status == S::planned_run_status_running) continue;
+    if (st.status == S::planned_run_status_mismatch) {
+      fmt::print("      refused: {}\n", st.detail);
+      continue;
+    }
+    std::string cmd;
+    for (const auto& w : train_command(plan, row, dir, trainer, st, threads)) cmd.append(" ").append(shell_quote(w));
+    fmt::print("     {}\n", cmd);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      fmt::print("{}", usage);
+      return 0;
+    }
+  args a;
+  sweep_plan plan;
+  fs::path dir, trainer;
+  std::vector<int> rows;
+  try {
+    a = parse_args(argc, argv);
+    plan = make_plan(read_sweep_file(a.sweep_file));
+    dir = a.out.empty() ? default_sweep_dir(plan.spec) : fs::path(a.out);
+    rows = select_rows(static_cast<int>(plan.rows.size()), a.shard_sel, a.task);
+    trainer = a.trainer.empty() ? self_dir() / "sae-train" : fs::path(a.trainer);
+  } catch (const sweep_error& e) {
+    // One line per problem, each prefixed, so every one is seen.
+    std::string text = e.what();
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const auto nl = std::min(text.find('\n', start), text.size());
+      fmt::print(stderr, "sae-sweep: {}\n", text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    if (argc < 2) fmt::print(stderr, "{}", usage);
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sae-sweep: {}\n", e.what());
+    return 2;
+  }
+
+  const int cores = a.cores > 0 ? a.cores : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  try {
+    if (a.emit == "slurm") {
+      emit_slurm(a, plan, dir);
+      return 0;
+    }
+    if (a.dry_run) {
+      dry_run(plan, dir, rows, trainer, threads_per_run(cores, a.jobs));
+      return 0;
+    }
+    if (a.collect) {
+      const csv_table t = collect_summary(plan, dir);
+      write_summary(plan, dir, t);
+      print_counts(t);
+      fmt::print("sae-sweep: wrote {} and {}\n", (dir / "summary.csv").string(), (dir / "sweep.h5").string());
+      return 0;
+    }
+
+    std::error_code ec;
+    if (!fs::is_regular_file(trainer, ec) || ::access(trainer.c_str(), X_OK) != 0) {
+      fmt::print(stderr, "sae-sweep: {}: no sae-train there; build it (ninja -C build) or pass --trainer PATH\n",
+                 trainer.string());
+      return 2;
+    }
+    check_run_dirs(plan, dir, rows);  // before anything is written
+    write_plan_files(plan, dir);
+    // A closed output pipe becomes a write error (and a clean stop of the
+    // running runs), not a silent death that leaves them orphaned.
+    std::signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    fmt::print("sae-sweep: {}: {} runs ({} selected) -> {}\n", plan.spec.name, plan.rows.size(), rows.size(),
+               dir.string());
+    std::fflush(stdout);
+    sweep_run_options opt;
+    opt.jobs = a.jobs;
+    opt.cores = cores;
+    opt.trainer = trainer;
+    opt.rows = rows;
+    opt.signals = &signals_received;
+    opt.print = [](const std::string& s) {
+      fmt::print("{}\n", s);
+      std::fflush(stdout);
+    };
+    opt.on_run_end = [&](const plan_row& row) -> std::string {
+      try {
+        const csv_table t = collect_summary(plan, dir);
+        write_summary(plan, dir, t);
+        return metrics_text(t, t.rows[static_cast<std::size_t>(row.index)]);
+      } catch (const std::exception& e) {
+        return fmt::format("  (summary not written: {})", e.what());
+      }
+    };
+    const sweep_run_result res = run_sweep(plan, dir, opt);
+
+    const csv_table t = collect_summary(plan, dir);
+    write_summary(plan, dir, t);
+    print_counts(t);
+    fmt::print("sae-sweep: summary: {} and {}\n", (dir / "summary.csv").string(), (dir / "sweep.h5").string());
+    if (res.stopped) {
+      fmt::print("sae-sweep: stopped; run the same command again to continue\n");
+      return 130;
+    }
+    if (res.failed > 0) {
+      fmt::print("sae-sweep: {} run{} failed (see runs/ID.log); run the same command again to retry\n", res.failed,
+                 res.failed == 1 ? "" : "s");
+      return 1;
+    }
+    fmt::print("next: sae-compare {}\n", dir.string());
+    return 0;
+  } catch (const sweep_error& e) {
+    std::string text = e.what();
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const auto nl = std::min(text.find('\n', start), text.size());
+      fmt::print(stderr, "sae-sweep: {}\n", text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sae-sweep: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,452 @@
+#include "sweep/compare_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "report/atomic_write.hpp"
+#include "report/gnuplot.hpp"
+#include "sweep/summary.hpp"
+
+namespace saelab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string kind_name(const std::string& k) {
+  if (k == "kl") return "KL";
+  if (k == "l1") return "L1";
+  return k;
+}
+
+std::string kind_color(std::size_t i) {
+  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"};
+  return colors[i % std::size(colors)];
+}
+
+std::string weight_name(const std::string& k) { return k == "l1" ? "lambda" : k == "none" ? "weight" : "beta"; }
+
+// kl, l1 first, then the others in order of appearance.
+std::vector<std::string> kinds_of(const std::vector<setting_stats>& settings) {
+  std::vector<std::string> kinds;
+  for (const char* k : {"kl", "l1"})
+    if (std::any_of(settings.begin(), settings.end(), [&](const auto& s) { return s.kind == k; })) kinds.push_back(k);
+  for (const auto& s : settings)
+    if (std::find(kinds.begin(), kinds.end(), s.kind) == kinds.end()) kinds.push_back(s.kind);
+  return kinds;
+}
+
+std::string pct(double v) { return std::isfinite(v) ? fmt::format("{:.1f}%", 100 * v) : "-"; }
+std::string fixed(double v, int digits) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "-"; }
+std::string general(double v) { return std::isfinite(v) ? fmt::format("{:.3g}", v) : "-"; }
+std::string g7(double v) { return std::isfinite(v) ? fmt::format("{:.7g}", v) : ""; }
+double or0(double v) { return std::isfinite(v) ? v : 0.0; }
+
+// "0.0912 ± 0.0004" (markdown), or the mean alone for one seed.
+std::string pm(const mean_sd& m, const std::function<std::string(double)>& f) {
+  if (!std::isfinite(m.mean)) return "-";
+  return std::isfinite(m.sd) ? fmt::format("{} ± {}", f(m.mean), f(m.sd)) : f(m.mean);
+}
+
+struct writer {
+  fs::path dir, fig;
+  comparison_output out;
+
+  void file(const fs::path& p, const std::string& text) {
+    write_file_atomically(p, text);
+    out.files.push_back(p);
+  }
+  void plot(const std::string& stem, const std::string& dat, const std::string& gp) {
+    file(fig / (stem + ".dat"), dat);
+    file(fig / (stem + ".gp"), gp);
+    ++out.plots;
+    if (gnuplot_render(fig, stem + ".gp", stem + ".png")) {
+      ++out.pngs;
+      out.files.push_back(fig / (stem + ".png"));
+    }
+  }
+};
+
+std::string gp_header(const std::string& stem, int w, int h) {
+  return fmt::format(
+      "# Rendered by sae-compare; run `gnuplot {0}.gp` in this directory to redraw {0}.png from {0}.dat.\n"
+      "set terminal pngcairo noenhanced size {1},{2} font 'Sans,11'\n"
+      "set output '{0}.png'\n"
+      "set grid\n",
+      stem, w, h);
+}
+
+// Frontier plot. Per kind: every setting with its error bars, the path of
+// each rho group in order of weight (thin, dotted: how a setting moves as
+// the weight grows), and the Pareto set (thick line, open circles).
+void frontier_plot(writer& w, const std::vector<setting_stats>& settings, const std::vector<std::string>& kinds,
+                   bool dead, const std::string& site, std::int64_t units) {
+  const std::string stem = dead ? "frontier_dead" : "frontier_l0";
+  std::string dat = fmt::format("# test BCE against {} for site {} ({} units); mean and sd over seeds\n",
+                                dead ? "the fraction of dead units" : "L0 (active units per input)", site, units);
+  std::vector<std::string> plots;
+  double xmin = std::numeric_limits<double>::infinity(), xmax = 0;
+  int block = 0;
+  auto x = [&](const setting_stats* s) { return dead ? s->dead_fraction : s->l0; };
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    const std::string name = kind_name(kinds[k]), color = kind_color(k);
+    std::vector<const setting_stats*> all, front;
+    for (const auto& s : settings) {
+      if (s.kind != kinds[k]) continue;
+      all.push_back(&s);
+      if (dead ? s.on_dead_frontier : s.on_l0_frontier) front.push_back(&s);
+    }
+    std::sort(front.begin(), front.end(), [&](auto* a, auto* b) { return x(a).mean < x(b).mean; });
+    dat += fmt::format("\n\n# index {}: {} settings: x x_sd test_bce test_bce_sd setting\n", block, name);
+    for (const auto* s : all) {
+      dat += fmt::format("{} {} {} {} \"{}\"\n", g7(x(s).mean), g7(or0(x(s).sd)), g7(s->test_bce.mean),
+                         g7(or0(s->test_bce.sd)), s->setting);
+      if (x(s).mean > 0) xmin = std::min(xmin, x(s).mean);
+      xmax = std::max(xmax, x(s).mean);
+    }
+    plots.push_back(fmt::format("'{}.dat' index {} using 1:3:2:4 with xyerrorbars pt 7 ps 0.8 lc rgb '{}' title '{} "
+                                "settings'",
+                                stem, block++, color, name));
+    // The weight paths, one per rho (or one for a kind without rho).
+    std::vector<double> rhos;
+    for (const auto* s : all) {
+      const double r = std::isfinite(s->rho) ? s->rho : -1;
+      if (std::find(rhos.begin(), rhos.end(), r) == rhos.end()) rhos.push_back(r);
+    }
+    for (std::size_t g = 0; g < rhos.size(); ++g) {
+      std::vector<const setting_stats*> path;
+      for (const auto* s : all)
+        if ((std::isfinite(s->rho) ? s->rho : -1) == rhos[g]) path.push_back(s);
+      std::sort(path.begin(), path.end(), [](auto* a, auto* b) { return a->weight < b->weight; });
+      dat += fmt::format("\n\n# index {}: {} {}, by increasing {}: x test_bce weight\n", block, name,
+                         rhos[g] >= 0 ? fmt::format("rho {}", rhos[g]) : std::string("path"), weight_name(kinds[k]));
+      for (const auto* s : path) dat += fmt::format("{} {} {}\n", g7(x(s).mean), g7(s->test_bce.mean), g7(s->weight));
+      plots.push_back(fmt::format("'' index {} using 1:2 with lines dt 3 lw 1 lc rgb '{}' {}", block++, color,
+                                  g == 0 ? fmt::format("title '{} as the {} grows'", name, weight_name(kinds[k]))
+                                         : std::string("notitle")));
+    }
+    dat += fmt::format("\n\n# index {}: {} Pareto set (minimising x and test BCE), sorted by x: x test_bce\n", block,
+                       name);
+    for (const auto* s : front) dat += fmt::format("{} {}\n", g7(x(s).mean), g7(s->test_bce.mean));
+    plots.push_back(fmt::format("'' index {} using 1:2 with linespoints lw 2.5 pt 6 ps 2 lc rgb '{}' title '{} "
+                                "Pareto frontier'",
+                                block++, color, name));
+  }
+  std::string gp = gp_header(stem, 960, 640);
+  gp += fmt::format("set title '{}'\n", dead ? fmt::format("Test BCE against dead units, site {} ({} units)", site, units)
+                                             : fmt::format("Test BCE against L0, site {} ({} units)", site, units));
+  gp += fmt::format("set xlabel '{}'\nset ylabel 'test BCE (nat/pixel), mean +- sd over seeds'\n",
+                    dead ? "fraction of dead units (never active on the test set)"
+                         : "L0: active units per test input (log scale)");
+  if (!dead && xmax > 0 && std::isfinite(xmin)) gp += "set logscale x\n";
+  if (dead) gp += "set xrange [-0.02:1.02]\n";
+  gp += "set key outside right top\n";
+  gp += fmt::format("plot {}\n", fmt::join(plots, ", \\\n     "));
+  w.plot(stem, dat, gp);
+}
+
+// The mean over runs of each histogram, as fractions of units.
+std::optional<std::pair<std::vector<double>, std::vector<double>>> mean_histogram(const fs::path& dir,
+                                                                                  const setting_stats& s,
+                                                                                  const std::string& site) {
+  std::vector<double> edges, frac;
+  int n = 0;
+  for (const auto& rd : s.run_dirs) {
+    const auto h = read_rho_hat_histogram(dir / rd / "run.h5", site);
+    if (!h) continue;
+    double total = 0;
+    for (auto c : h->counts) total += static_cast<double>(c);
+    if (total == 0) continue;
+    if (frac.empty()) frac.assign(h->counts.size(), 0), edges = h->edges_log10;
+    if (h->counts.size() != frac.size()) continue;
+    for (std::size_t b = 0; b < frac.size(); ++b) frac[b] += static_cast<double>(h->counts[b]) / total;
+    ++n;
+  }
+  if (n == 0) return std::nullopt;
+  for (double& f : frac) f /= n;
+  return std::make_pair(edges, frac);
+}
+
+bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, const setting_stats& b,
+                    const std::string& site) {
+  const auto ha = mean_histogram(dir, a, site), hb = mean_histogram(dir, b, site);
+  if (!ha || !hb || ha->first != hb->first) return false;
+  const auto& edges = ha->first;
+  std::string dat = fmt::format(
+      "# log10 rho_hat histograms of site {}, fraction of units (mean over seeds)\n"
+      "# A = {} {} (test BCE {:.5f}), B = {} {} (test BCE {:.5f})\n"
+      "# bin 0 also holds rho_hat below 10^{}, the last bin rho_hat >= 10^{}\n"
+      "# log10_lo log10_hi center fraction_A fraction_B\n",
+      site, kind_name(a.kind), a.setting, a.test_bce.mean, kind_name(b.kind), b.setting, b.test_bce.mean,
+      edges.front(), edges.back());
+  for (std::size_t i = 0; i + 1 < edges.size(); ++i)
+    dat += fmt::format("{} {} {} {} {}\n", edges[i], edges[i + 1], (edges[i] + edges[i + 1]) / 2, g7(ha->second[i]),
+                       g7(hb->second[i]));
+  auto legend = [](const setting_stats& s) {
+    return fmt::format("{} {}: test BCE {:.4f}, L0 {:.1f}, dead {:.0f}%", kind_name(s.kind), s.setting,
+                       s.test_bce.mean, s.l0.mean, 100 * s.dead_fraction.mean);
+  };
+  std::string gp = gp_header("rho_hat_matched", 900, 560);
+  gp += fmt::format("set title {}\n",
+                    gnuplot_quote(fmt::format("Mean activation per unit at matched reconstruction, site {}", site)));
+  gp += "set xlabel 'log10 rho_hat (mean activation of a unit over the test set)'\n"
+        "set ylabel 'fraction of units'\n"
+        "set style fill transparent solid 0.45 noborder\n"
+        "set key top left\n";
+  gp += fmt::format("set boxwidth {} absolute\n", edges[1] - edges[0]);
+  gp += fmt::format("set xrange [{}:{}]\n", edges.front(), edges.back());
+  gp += fmt::format(
+      "plot 'rho_hat_matched.dat' using 3:4 with boxes lc rgb '{}' title {}, \\\n"
+      "     '' using 3:5 with boxes lc rgb '{}' title {}\n",
+      kind_color(0), gnuplot_quote(legend(a)), kind_color(1), gnuplot_quote(legend(b)));
+  w.plot("rho_hat_matched", dat, gp);
+  return true;
+}
+
+void weight_plot(writer& w, const std::vector<setting_stats>& settings, const std::vector<std::string>& kinds,
+                 const std::string& site) {
+  std::string dat = fmt::format("# dead and dense fractions of site {} against the sparsity weight (means over seeds)\n",
+                                site);
+  std::string gp = gp_header("activity_vs_weight", 520 * static_cast<int>(std::max<std::size_t>(kinds.size(), 1)), 600);
+  gp += fmt::format("set multiplot layout 1,{} title {}\n", kinds.size(),
+                    gnuplot_quote(fmt::format("Dead (solid) and dense (dashed) units, site {}", site)));
+  gp += "set yrange [-0.02:1.02]\nset ylabel 'fraction of units'\nset key below\nset format x '%g'\n"
+        "set bmargin 8\n";
+  int block = 0;
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    // One line per rho for KL-type kinds (rho is NaN otherwise: one group).
+    std::vector<double> rhos;
+    for (const auto& s : settings)
+      if (s.kind == kinds[k]) {
+        const double r = std::isfinite(s.rho) ? s.rho : -1;
+        if (std::find(rhos.begin(), rhos.end(), r) == rhos.end()) rhos.push_back(r);
+      }
+    std::sort(rhos.begin(), rhos.end());
+    std::string plots;
+    bool log_ok = true;
+    for (std::size_t g = 0; g < rhos.size(); ++g) {
+      std::vector<const setting_stats*> pts;
+      for (const auto& s : settings)
+        if (s.kind == kinds[k] && (std::isfinite(s.rho) ? s.rho : -1) == rhos[g]) pts.push_back(&s);
+      std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->weight < b->weight; });
+      const std::string group = rhos[g] >= 0 ? fmt::format("rho {}", rhos[g]) : kind_name(kinds[k]);
+      dat += fmt::format("\n\n# index {}: {} {}: {} dead dense\n", block, kind_name(kinds[k]), group,
+                         weight_name(kinds[k]));
+      for (const auto* s : pts) {
+        dat += fmt::format("{} {} {}\n", g7(s->weight), g7(s->dead_fraction.mean), g7(s->dense_fraction.mean));
+        if (!(s->weight > 0)) log_ok = false;
+      }
+      const std::string color = rhos.size() == 1 ? kind_color(k) : kind_color(g + 2 * (k + 1));
+      plots += fmt::format(
+          "{}'activity_vs_weight.dat' index {} using 1:2 with linespoints lw 2 pt 7 lc rgb '{}' title '{} dead', \\\n"
+          "     '' index {} using 1:3 with linespoints lw 2 dt 2 pt 6 lc rgb '{}' title '{} dense'",
+          g ? ", \\\n     " : "", block, color, group, block, color, group);
+      ++block;
+    }
+    gp += fmt::format("set title '{}'\nset xlabel 'sparsity.{}{}'\n{}", kind_name(kinds[k]), weight_name(kinds[k]),
+                      log_ok ? " (log scale)" : "", log_ok ? "set logscale x\n" : "unset logscale x\n");
+    gp += "plot " + plots + "\n";
+  }
+  gp += "unset multiplot\n";
+  w.plot("activity_vs_weight", dat, gp);
+}
+
+}  // namespace
+
+comparison_output write_comparison(const fs::path& dir, const comparison_options& opt) {
+  const fs::path summary_path = dir / "summary.csv";
+  std::error_code ec;
+  if (!fs::exists(summary_path, ec))
+    throw std::runtime_error(fmt::format("{}: no summary.csv; run sae-sweep first (or sae-sweep SWEEP --collect)",
+                                         dir.string()));
+  const csv_table summary = read_csv(summary_path);
+  const auto sites = summary_sites(summary);
+  if (sites.empty()) throw std::runtime_error(fmt::format("{}: no site columns", summary_path.string()));
+  const std::string site = opt.site.empty() ? sites.front() : opt.site;
+  auto settings = aggregate_settings(summary, site);
+  if (settings.empty())
+    throw std::runtime_error(fmt::format("{}: no finished run yet (status done)", summary_path.string()));
+  mark_frontiers(settings);
+  const auto kinds = kinds_of(settings);
+  const auto levels = match_levels(settings, kinds, opt.levels);
+  std::optional<std::pair<std::size_t, std::size_t>> pair;
+  if (kinds.size() >= 2) pair = nearest_pair(settings, kinds[0], kinds[1]);
+
+  int done = 0;
+  for (const auto& r : summary.rows) done += r[summary.column("status")] == "done";
+  const std::int64_t units = settings.front().units;
+
+  writer w{dir, dir / "figures", {}};
+  fs::create_directories(w.fig, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create: {}", w.fig.string(), ec.message()));
+
+  // ---- comparison.csv ----
+  {
+    csv_table t;
+    t.header = {"kind", "label", "setting", "weight", "rho", "seeds"};
+    const char* metrics[] = {"test_bce", "test_mse", "l0", "dead_fraction", "dense_fraction", "population_sparsity",
+                             "lifetime_sparsity", "mean_when_active", "rho_hat_median"};
+    for (const char* m : metrics) t.header.insert(t.header.end(), {m, std::string(m) + "_sd"});
+    t.header.insert(t.header.end(), {"on_l0_frontier", "on_dead_frontier", "ids"});
+    for (const auto& s : settings) {
+      std::vector<std::string> r{s.kind, s.label, s.setting, g7(s.weight), g7(s.rho), std::to_string(s.ids.size())};
+      for (const mean_sd* m : {&s.test_bce, &s.test_mse, &s.l0, &s.dead_fraction, &s.dense_fraction,
+                               &s.population_sparsity, &s.lifetime_sparsity, &s.mean_when_active, &s.rho_hat_median})
+        r.insert(r.end(), {g7(m->mean), g7(m->sd)});
+      r.insert(r.end(), {s.on_l0_frontier ? "1" : "0", s.on_dead_frontier ? "1" : "0", fmt::format("{}", fmt::join(s.ids, " "))});
+      t.rows.push_back(std::move(r));
+    }
+    w.file(dir / "comparison.csv", to_csv(t));
+  }
+  // ---- matched.csv ----
+  {
+    csv_table t;
+    t.header = {"test_bce", "method", "kind", "l0", "dead_fraction", "dense_fraction", "population_sparsity",
+                "lifetime_sparsity", "mean_when_active", "rho_hat_median", "from"};
+    for (const auto& L : levels)
+      for (const auto& v : L.by_kind) {
+        const auto& a = v.values;
+        t.rows.push_back({g7(L.test_bce), L.method, v.kind, g7(a.l0), g7(a.dead_fraction), g7(a.dense_fraction),
+                          g7(a.population_sparsity), g7(a.lifetime_sparsity), g7(a.mean_when_active),
+                          g7(a.rho_hat_median), v.from});
+      }
+    w.file(dir / "matched.csv", to_csv(t));
+  }
+
+  // ---- figures ----
+  frontier_plot(w, settings, kinds, false, site, units);
+  frontier_plot(w, settings, kinds, true, site, units);
+  const bool have_hist = pair && histogram_plot(w, dir, settings[pair->first], settings[pair->second], site);
+  weight_plot(w, settings, kinds, site);
+
+  // ---- the terminal table ----
+  std::string text;
+  text += fmt::format("Comparison of {} ({} finished runs, {} settings), site {} ({} units):\n\n", dir.string(), done,
+                      settings.size(), site, units);
+  if (!levels.empty()) {
+    text += fmt::format("Activity at matched test BCE ({}):\n",
+                        levels.front().method == "interpolated"
+                            ? "interpolated along each penalty's BCE-L0 frontier"
+                            : "the frontiers share no BCE range: nearest frontier settings");
+    text += fmt::format("  {:>9}  {:<7} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>10}  {}\n", "test BCE", "penalty", "L0",
+                        "dead", "dense", "pop.TR", "life.TR", "when.act", "med.rho", "from frontier settings");
+    for (const auto& L : levels) {
+      bool first = true;
+      for (const auto& v : L.by_kind) {
+        const auto& a = v.values;
+        text += fmt::format("  {:>9}  {:<7} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>10}  {}\n",
+                            first ? fmt::format("{:.5f}", L.test_bce) : "", kind_name(v.kind), fixed(a.l0, 1),
+                            pct(a.dead_fraction), pct(a.dense_fraction), fixed(a.population_sparsity, 3),
+                            fixed(a.lifetime_sparsity, 3), fixed(a.mean_when_active, 3), general(a.rho_hat_median),
+                            v.from);
+        first = false;
+      }
+    }
+    text += "  (pop.TR / life.TR: Treves-Rolls population / lifetime sparsity, lower = sparser; when.act: mean\n"
+            "   activation of a unit when active; med.rho: median over units of the mean activation)\n\n";
+  } else if (kinds.size() < 2) {
+    text += fmt::format("Only one penalty kind ({}) has finished runs: no matched comparison.\n\n", kinds.front());
+  }
+  text += "Frontier settings (test BCE against L0), sparsest first:\n";
+  for (const auto& k : kinds) {
+    std::vector<const setting_stats*> f;
+    for (const auto& s : settings)
+      if (s.kind == k && s.on_l0_frontier) f.push_back(&s);
+    std::sort(f.begin(), f.end(), [](auto* a, auto* b) { return a->l0.mean < b->l0.mean; });
+    text += fmt::format("  {}:", kind_name(k));
+    for (const auto* s : f) text += fmt::format("\n    {:<28} test BCE {:.5f}  L0 {:>6.1f}  dead {:>6}  dense {:>6}",
+                                                s->setting, s->test_bce.mean, s->l0.mean, pct(s->dead_fraction.mean),
+                                                pct(s->dense_fraction.mean));
+    text += "\n";
+  }
+
+  // ---- comparison.md ----
+  std::string md = fmt::format("# Penalty comparison: {}\n\n", dir.filename().string());
+  md += fmt::format(
+      "Written by `sae-compare {}` from `summary.csv`: {} finished runs in {} settings. Metrics are on the whole "
+      "test set at the end of training, for site `{}` ({} units); a unit is active on an input when its activation "
+      "exceeds `log.active_threshold`. Values are mean ± sd over seeds.\n\n"
+      "- **L0**: active units per input. **dead**: units never active. **dense**: units active on more than half "
+      "the inputs.\n"
+      "- **pop. TR**: population sparsity, the Treves-Rolls measure (mean a)²/mean(a²) across units, averaged over "
+      "inputs; **life. TR**: lifetime sparsity, the same over inputs for one unit, averaged over the units that are "
+      "not dead. Both lie in (0, 1]; lower is sparser.\n"
+      "- **when active**: mean activation of a unit on the inputs where it is active (live units); **median "
+      "rho_hat**: median over units of the mean activation.\n\n",
+      dir.string(), done, settings.size(), site, units);
+  if (!levels.empty()) {
+    md += levels.front().method == "interpolated"
+              ? "## Activity at matched reconstruction loss\n\nEach metric interpolated linearly in test BCE along "
+                "each penalty's BCE-L0 frontier (`matched.csv`).\n\n"
+              : "## Activity at matched reconstruction loss\n\nThe frontiers share no test-BCE range; the nearest "
+                "frontier settings are compared instead (`matched.csv`).\n\n";
+    md += "| test BCE | penalty | L0 | dead | dense | pop. TR | life. TR | when active | median rho_hat | from frontier "
+          "settings |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& L : levels)
+      for (const auto& v : L.by_kind) {
+        const auto& a = v.values;
+        md += fmt::format("| {:.5f} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", L.test_bce, kind_name(v.kind),
+                          fixed(a.l0, 1), pct(a.dead_fraction), pct(a.dense_fraction), fixed(a.population_sparsity, 3),
+                          fixed(a.lifetime_sparsity, 3), fixed(a.mean_when_active, 3), general(a.rho_hat_median),
+                          v.from);
+      }
+    md += "\n";
+  }
+  if (pair) {
+    const auto& a = settings[pair->first];
+    const auto& b = settings[pair->second];
+    md += fmt::format(
+        "## The matched pair\n\nThe frontier settings of the two penalties closest in test BCE, relative to what "
+        "their sparsity costs (the distance above the sweep's best test BCE): {} {} (test BCE {:.5f}, L0 {:.1f}, "
+        "dead {}) and {} {} (test BCE {:.5f}, L0 {:.1f}, dead {}).{}\n\n",
+        kind_name(a.kind), a.setting, a.test_bce.mean, a.l0.mean, pct(a.dead_fraction.mean), kind_name(b.kind),
+        b.setting, b.test_bce.mean, b.l0.mean, pct(b.dead_fraction.mean),
+        have_hist ? " Their rho_hat histograms: `figures/rho_hat_matched.png`." : "");
+  }
+  md += "## Every setting\n\nFrontier: on the BCE-L0 frontier (L0), on the BCE-dead frontier (dead).\n\n";
+  md += "| penalty | setting | seeds | test BCE | L0 | dead | dense | pop. TR | life. TR | when active | median rho_hat | "
+        "frontier |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& k : kinds) {
+    std::vector<const setting_stats*> rows;
+    for (const auto& s : settings)
+      if (s.kind == k) rows.push_back(&s);
+    std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->l0.mean < b->l0.mean; });
+    for (const auto* s : rows) {
+      std::string f = s->on_l0_frontier ? "L0" : "";
+      if (s->on_dead_frontier) f += f.empty() ? "dead" : ", dead";
+      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", kind_name(s->kind),
+                        s->setting, s->ids.size(), pm(s->test_bce, [](double v) { return fmt::format("{:.5f}", v); }),
+                        pm(s->l0, [](double v) { return fmt::format("{:.1f}", v); }),
+                        pm(s->dead_fraction, [](double v) { return fmt::format("{:.1f}%", 100 * v); }),
+                        pm(s->dense_fraction, [](double v) { return fmt::format("{:.1f}%", 100 * v); }),
+                        pm(s->population_sparsity, [](double v) { return fmt::format("{:.3f}", v); }),
+                        pm(s->lifetime_sparsity, [](double v) { return fmt::format("{:.3f}", v); }),
+                        pm(s->mean_when_active, [](double v) { return fmt::format("{:.3f}", v); }),
+                        pm(s->rho_hat_median, [](double v) { return fmt::format("{:.3g}", v); }), f);
+    }
+  }
+  md += "\n## Figures\n\n";
+  md += "| | |\n|---|---|\n";
+  md += "| test BCE against L0, frontiers | ![](figures/frontier_l0.png) |\n";
+  md += "| test BCE against dead fraction | ![](figures/frontier_dead.png) |\n";
+  if (have_hist) md += "| rho_hat histograms of the matched pair | ![](figures/rho_hat_matched.png) |\n";
+  md += "| dead and dense fractions against the weight | ![](figures/activity_vs_weight.png) |\n";
+  md += "\nEach figure is `figures/NAME.dat` + `figures/NAME.gp`; `gnuplot NAME.gp` in `figures/` redraws it.\n";
+  w.file(dir / "comparison.md", md);
+
+  text += fmt::format("\nWritten: {}, {}, {}\n", (dir / "comparison.md").string(), (dir / "comparison.csv").string(),
+                      (dir / "matched.csv").string());
+  text += fmt::format("Figures ({} of {} rendered to PNG{}): {}/\n", w.out.pngs, w.out.plots,
+                      w.out.pngs < w.out.plots ? "; install gnuplot-nox for the rest" : "", w.fig.string());
+  for (const auto& p : w.out.files)
+    if (p.extension() == ".png") text += fmt::format("  {}\n", p.string());
+  w.out.text = text;
+  return w.out;
+}
+
+}  // namespace saelab

@@ -1,0 +1,507 @@
+// Sweep files, plans, run-directory states, shards, and sae-sweep end to end
+// (real sae-train runs on a tiny fake MNIST).
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+#include "experiment/run_dir.hpp"
+#include "fake_mnist.hpp"
+#include "sweep/csv.hpp"
+#include "sweep/executor.hpp"
+#include "sweep/plan.hpp"
+#include "sweep/spec.hpp"
+#include "sweep/summary.hpp"
+
+namespace fs = std::filesystem;
+using namespace saelab;
+using saelab::testing::slurp;
+using saelab::testing::temp_dir;
+
+namespace {
+
+using strings = std::vector<std::string>;
+
+// A small base config, so every plan check (load, build, objective) is cheap.
+constexpr const char* base_ini = R"([model]
+arch = fc
+hidden = 8
+[sparsity]
+kind = kl
+rho = 0.05
+beta = 0.01
+sites = hidden
+[train]
+epochs = 1
+[run]
+seed = 42
+)";
+
+struct sweep_files {
+  temp_dir dir;
+  explicit sweep_files(const std::string& tag) : dir(tag) {
+    std::ofstream(dir / "base.ini") << base_ini;
+  }
+  // Writes a sweep file whose [sweep] names the base; `body` follows.
+  fs::path write(const std::string& name, const std::string& sweep_keys, const std::string& body) {
+    const fs::path p = dir / name;
+    std::ofstream(p) << "[sweep]\nbase = " << (dir / "base.ini").string() << "\n" << sweep_keys << "\n" << body;
+    return p;
+  }
+  sweep_plan plan(const std::string& sweep_keys, const std::string& body) {
+    return make_plan(read_sweep_file(write("s.ini", sweep_keys, body)));
+  }
+};
+
+std::string plan_error(sweep_files& f, const std::string& sweep_keys, const std::string& body) {
+  try {
+    f.plan(sweep_keys, body);
+  } catch (const sweep_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string list_error(const std::string& text) {
+  try {
+    parse_value_list(text);
+  } catch (const sweep_error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+fs::path build_dir() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path(); }
+
+int run_command(const std::string& cmd) {
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("value lists: comma lists, quotes, log and range", "[sweep]") {
+  CHECK(parse_value_list("0.1, 0.2,0.3") == strings{"0.1", "0.2", "0.3"});
+  CHECK(parse_value_list("kl") == strings{"kl"});
+  CHECK(parse_value_list("\"conv1, conv2\", all") == strings{"conv1, conv2", "all"});
+  CHECK(parse_value_list("log(1e-3, 1e-1, 3)") == strings{"0.001", "0.01", "0.1"});
+  CHECK(parse_value_list("log(1, 1000, 4)") == strings{"1", "10", "100", "1000"});
+  CHECK(parse_value_list("log(1e-4, 1e-2, 5)") == strings{"0.0001", "0.0003162", "0.001", "0.003162", "0.01"});
+  CHECK(parse_value_list("log(0.5, 0.5, 1)") == strings{"0.5"});
+  CHECK(parse_value_list("range(1, 5, 2)") == strings{"1", "3", "5"});
+  CHECK(parse_value_list("range(1, 6, 2)") == strings{"1", "3", "5"});
+  CHECK(parse_value_list("range(0.1, 0.5, 0.1)") == strings{"0.1", "0.2", "0.3", "0.4", "0.5"});
+  CHECK(parse_value_list("range(5, 1, -2)") == strings{"5", "3", "1"});
+  CHECK(parse_value_list("logistic") == strings{"logistic"});  // a plain value, not log(...)
+}
+
+TEST_CASE("value lists: every malformed list says what was expected", "[sweep]") {
+  CHECK_THAT(list_error(""), Catch::Contains("no values"));
+  CHECK_THAT(list_error("1,,2"), Catch::Contains("empty item"));
+  CHECK_THAT(list_error("1, 2,"), Catch::Contains("empty item"));
+  CHECK_THAT(list_error("log(1e-3, 1e-1)"), Catch::Contains("three arguments, got 2"));
+  CHECK_THAT(list_error("log(0, 1, 3)"), Catch::Contains("a > 0 and b > 0"));
+  CHECK_THAT(list_error("log(1, 10, 2.5)"), Catch::Contains("integer n"));
+  CHECK_THAT(list_error("log(1, x, 3)"), Catch::Contains("b 'x' is not a number"));
+  CHECK_THAT(list_error("log(1, 10, 3"), Catch::Contains("closing parenthesis"));
+  CHECK_THAT(list_error("range(0, 1, 0)"), Catch::Contains("step that goes from a towards b"));
+  CHECK_THAT(list_error("range(0, 1, -0.1)"), Catch::Contains("step that goes from a towards b"));
+  CHECK_THAT(list_error("lin(0, 1, 3)"), Catch::Contains("unknown function 'lin'"));
+  CHECK_THAT(list_error("\"a, b"), Catch::Contains("unclosed quote"));
+}
+
+TEST_CASE("grid mode: every combination, first key slowest, seeds outermost", "[sweep]") {
+  sweep_files f("sweep_grid");
+  const sweep_plan p = f.plan("seeds = 2",
+                              "[fixed]\ntrain.epochs = 3\n"
+                              "[grid]\nsparsity.rho = 0.02, 0.1\nsparsity.beta = log(1e-3, 1e-1, 3)\n");
+  REQUIRE(p.rows.size() == 12);
+  CHECK(p.keys == strings{"sparsity.rho", "sparsity.beta"});
+  CHECK(p.rows[0].id == "000-rho0.02-beta0.001-s42");
+  CHECK(p.rows[1].id == "001-rho0.02-beta0.01-s42");
+  CHECK(p.rows[3].values == strings{"0.1", "0.001"});
+  CHECK(p.rows[5].seed == 42);
+  CHECK(p.rows[6].seed == 43);  // the second seed: base run.seed + 1
+  CHECK(p.rows[6].values == p.rows[0].values);
+  CHECK(p.rows[11].id == "011-rho0.1-beta0.1-s43");
+  CHECK(p.rows[11].run_dir == "runs/011-rho0.1-beta0.1-s43");
+  CHECK(p.rows[4].overrides == strings{"--train.epochs=3", "--sparsity.rho=0.1", "--sparsity.beta=0.01"});
+
+  const experiment_config c = planned_config(p, p.rows[7], "/sweeps/x");
+  CHECK(c.sparsity.rho == 0.02);
+  CHECK(c.sparsity.beta == 0.01);
+  CHECK(c.train.epochs == 3);
+  CHECK(c.run.seed == 43);
+  CHECK(c.run.name == p.rows[7].id);
+  CHECK(c.run.out == "/sweeps/x/" + p.rows[7].run_dir);
+  CHECK(c.model.hidden == 8);  // from the base
+}
+
+TEST_CASE("zip mode: the i-th values together; one-value lists apply to every point", "[sweep]") {
+  sweep_files f("sweep_zip");
+  const sweep_plan p = f.plan("mode = zip",
+                              "[grid]\nsparsity.kind = kl\nsparsity.rho = 0.02, 0.05, 0.1\n"
+                              "sparsity.beta = 0.001, 0.01, 0.1\n");
+  REQUIRE(p.rows.size() == 3);
+  CHECK(p.rows[0].values == strings{"kl", "0.02", "0.001"});
+  CHECK(p.rows[2].values == strings{"kl", "0.1", "0.1"});
+  CHECK(p.rows[1].id == "001-rho0.05-beta0.01-s42");  // one-value keys stay out of ids
+}
+
+TEST_CASE("several grid sections are concatenated, each with its own keys", "[sweep]") {
+  sweep_files f("sweep_sections");
+  const sweep_plan p = f.plan("seeds = 2",
+                              "[grid.kl]\nsparsity.kind = kl\nsparsity.rho = 0.02, 0.1\nsparsity.beta = 0.01\n"
+                              "[grid.l1]\nsparsity.kind = l1\nsparsity.lambda = range(1, 3, 1)\n");
+  REQUIRE(p.rows.size() == 10);
+  CHECK(p.keys == strings{"sparsity.kind", "sparsity.rho", "sparsity.beta", "sparsity.lambda"});
+  CHECK(p.rows[0].label == "kl");
+  CHECK(p.rows[0].id == "000-kl-rho0.02-s42");
+  CHECK(p.rows[2].label == "l1");
+  CHECK(p.rows[2].id == "002-l1-lambda1-s42");
+  CHECK(p.rows[2].values == strings{"l1", "", "", "1"});  // blank: not set by [grid.l1]
+  CHECK(p.rows[5].id == "005-kl-rho0.02-s43");
+  CHECK(planned_config(p, p.rows[3], "d").sparsity.kind == sparsity_kind::sparsity_kind_l1);
+  CHECK(planned_config(p, p.rows[3], "d").sparsity.lambda == 2);
+
+  const std::string csv = plan_csv(p);
+  CHECK(csv.rfind("index,id,label,seed,sparsity.kind,sparsity.rho,sparsity.beta,sparsity.lambda,run_dir\n", 0) == 0);
+  CHECK_THAT(csv, Catch::Contains("\n2,002-l1-lambda1-s42,l1,42,l1,,,1,runs/002-l1-lambda1-s42\n"));
+}
+
+TEST_CASE("the plan is deterministic", "[sweep]") {
+  sweep_files f("sweep_determinism");
+  const std::string body = "[grid.a]\nsparsity.rho = log(0.01, 0.2, 4)\nmodel.hidden = 4, 8\n"
+                           "[grid.b]\nsparsity.kind = l1\nsparsity.lambda = range(0.001, 0.004, 0.001)\n";
+  const sweep_plan a = f.plan("seeds = 3", body);
+  const sweep_plan b = f.plan("seeds = 3", body);
+  CHECK(plan_csv(a) == plan_csv(b));
+  CHECK(a.rows.size() == 3 * (8 + 4));
+  std::set<std::string> ids;
+  for (const auto& r : a.rows) ids.insert(r.id);
+  CHECK(ids.size() == a.rows.size());
+}
+
+TEST_CASE("shards together are the whole plan, each row once; a task is one row", "[sweep]") {
+  for (int rows : {0, 1, 7, 12}) {
+    for (int n : {1, 2, 3, 5}) {
+      std::vector<int> all;
+      for (int i = 0; i < n; ++i) {
+        const auto s = select_rows(rows, parse_shard(fmt::format("{}/{}", i, n)), std::nullopt);
+        for (int r : s) CHECK(r % n == i);
+        all.insert(all.end(), s.begin(), s.end());
+      }
+      std::sort(all.begin(), all.end());
+      std::vector<int> expected(static_cast<std::size_t>(rows));
+      std::iota(expected.begin(), expected.end(), 0);
+      CHECK(all == expected);
+    }
+  }
+  CHECK(select_rows(5, std::nullopt, 3) == std::vector<int>{3});
+  CHECK_THROWS_WITH(select_rows(5, std::nullopt, 5), Catch::Contains("rows 0 to 4"));
+  CHECK_THROWS_WITH(parse_shard("3/3"), Catch::Contains("0 <= i < n"));
+  CHECK_THROWS_WITH(parse_shard("1"), Catch::Contains("expected i/n"));
+  CHECK_THROWS_WITH(parse_shard("a/b"), Catch::Contains("expected i/n"));
+  CHECK(threads_per_run(2, 1) == 2);
+  CHECK(threads_per_run(2, 2) == 1);
+  CHECK(threads_per_run(2, 4) == 1);
+  CHECK(threads_per_run(8, 3) == 2);
+}
+
+TEST_CASE("bad sweep files are refused, each problem with its own message", "[sweep]") {
+  sweep_files f("sweep_bad");
+  const std::string kl = "[grid]\nsparsity.rho = 0.1, 0.2\n";
+  // The file's own structure.
+  CHECK_THAT(plan_error(f, "", "[grid]\n"), Catch::Contains("s.ini:4: [grid] is empty"));
+  CHECK_THAT(plan_error(f, "", ""), Catch::Contains("no [grid] section: nothing to sweep"));
+  CHECK_THAT(plan_error(f, "seeds = 0", kl), Catch::Contains("seeds = '0': expected a number of seeds"));
+  CHECK_THAT(plan_error(f, "mode = shuffle", kl), Catch::Contains("mode = 'shuffle': expected grid or zip"));
+  CHECK_THAT(plan_error(f, "colour = red", kl), Catch::Contains("[sweep] has no key 'colour'"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.rho = 0.1,,0.2\n"),
+             Catch::Contains("s.ini:5: [grid] sparsity.rho: '0.1,,0.2' has an empty item"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.rho = log(0.1, 0.2)\n"), Catch::Contains("three arguments"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.rho = 0.1\nsparsity.rho = 0.2\n"),
+             Catch::Contains("sparsity.rho is given twice"));
+  CHECK_THAT(plan_error(f, "", "[grids]\nsparsity.rho = 0.1\n"), Catch::Contains("unknown section [grids]"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.rho\n"), Catch::Contains("expected 'key = value'"));
+  CHECK_THAT(plan_error(f, "", "[fixed]\ntrain.epochs = 1, 2\n" + kl), Catch::Contains("[fixed] takes one value"));
+  // Keys and values, against the config.
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.bta = 0.1, 0.2\n"),
+             Catch::Contains("s.ini:5: [grid] unknown key 'sparsity.bta'; did you mean 'sparsity.beta'?"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.rho = 0.1, 1.5\n"),
+             Catch::Contains("[grid] sparsity.rho = 1.5 is out of range: expected a number in (0, 1)"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.kind = kl, l2\n"), Catch::Contains("sparsity.kind = 'l2': expected one of"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nrun.seed = 1, 2\n"), Catch::Contains("run.seed cannot be set in a sweep"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nrun.threads = 1, 2\n"), Catch::Contains("run.threads cannot be set"));
+  CHECK_THAT(plan_error(f, "mode = zip", "[grid]\nsparsity.rho = 0.1, 0.2\nsparsity.beta = 1, 2, 3\n"),
+             Catch::Contains("zip mode: sparsity.beta has 3 values but sparsity.rho (line 5) has 2"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.rho = 0.1, 0.1\n"), Catch::Contains("lists '0.1' twice"));
+  CHECK_THAT(plan_error(f, "", "[grid.a]\nsparsity.rho = 0.1, 0.2\n[grid.b]\nsparsity.rho = 0.2\n"),
+             Catch::Contains("[grid.b] point (single) is the same config as [grid.a] point sparsity.rho=0.2"));
+  CHECK_THAT(plan_error(f, "", "[fixed]\nsparsity.rho = 0.1\n[grid]\nsparsity.rho = 0.2, 0.3\n"),
+             Catch::Contains("sparsity.rho is also in [fixed]"));
+  // Points the model or the objective refuse: KL needs units bounded in [0, 1].
+  CHECK_THAT(plan_error(f, "", "[grid]\nmodel.hidden_activation = sigmoid, relu\n"),
+             Catch::Contains("point model.hidden_activation=relu: sparsity.kind = kl on site 'hidden'"));
+  CHECK_THAT(plan_error(f, "", "[grid]\nsparsity.sites = hidden, nowhere\n"), Catch::Contains("nowhere"));
+
+  // Several problems at once: all of them.
+  const std::string many = plan_error(f, "", "[grid]\nsparsity.bta = 1, 2\nsparsity.rho = 7, 0.1\n");
+  CHECK_THAT(many, Catch::Contains("sparsity.bta") && Catch::Contains("sparsity.rho = 7"));
+
+  // A missing base.
+  {
+    const fs::path p = f.dir / "nobase.ini";
+    std::ofstream(p) << "[sweep]\nbase = no/such.ini\n" << kl;
+    CHECK_THROWS_WITH(read_sweep_file(p), Catch::Contains("base config 'no/such.ini' not found"));
+  }
+  CHECK_THROWS_WITH(read_sweep_file(f.dir / "absent.ini"), Catch::Contains("no such sweep file"));
+}
+
+TEST_CASE("run directory states decide what a sweep does with each run", "[sweep]") {
+  sweep_files f("sweep_states");
+  const sweep_plan p = f.plan("", "[fixed]\ntrain.epochs = 2\n[grid]\nsparsity.rho = 0.02, 0.1\n");
+  const fs::path dir = f.dir / "sweep";
+  const plan_row& row = p.rows[0];
+  const fs::path run = dir / row.run_dir;
+  using S = planned_run_status;
+  auto state = [&] { return inspect_run(p, row, dir).status; };
+  auto fake_run = [&](run_status s, int epochs_done, const experiment_config& cfg) {
+    fs::create_directories(run);
+    experiment_config recorded = cfg;
+    recorded.run.out.clear();
+    std::ofstream(run / "resolved.ini") << "# resolved\n" << to_ini(recorded);
+    write_run_state(run, {s, epochs_done, cfg.train.epochs, "", 0, "", ""});
+  };
+  const experiment_config planned = planned_config(p, row, dir);
+
+  CHECK(state() == S::planned_run_status_pending);
+  fs::create_directories(run);
+  CHECK(state() == S::planned_run_status_pending);  // an empty directory
+  std::ofstream(run / "epochs.csv") << "epoch\n";
+  CHECK(state() == S::planned_run_status_broken);  // files, no status
+  fs::remove_all(run);
+
+  fake_run(run_status::run_status_done, 2, planned);
+  CHECK(state() == S::planned_run_status_done);
+  fake_run(run_status::run_status_interrupted, 1, planned);
+  CHECK(state() == S::planned_run_status_interrupted);
+  fake_run(run_status::run_status_failed, 1, planned);
+  CHECK(state() == S::planned_run_status_failed);
+  fake_run(run_status::run_status_running, 1, planned);
+  CHECK(state() == S::planned_run_status_killed);  // no process holds the lock
+  {
+    auto lock = run_lock::acquire(run);
+    CHECK(state() == S::planned_run_status_running);
+  }
+  // Another thread count is the same run.
+  experiment_config other_threads = planned;
+  other_threads.run.threads = 1;
+  fake_run(run_status::run_status_done, 2, other_threads);
+  CHECK(state() == S::planned_run_status_done);
+  // Fewer epochs than planned: extended by a resume.
+  experiment_config shorter = planned;
+  shorter.train.epochs = 1;
+  fake_run(run_status::run_status_done, 1, shorter);
+  CHECK(state() == S::planned_run_status_short);
+  const auto cmd = train_command(p, row, dir, "sae-train", inspect_run(p, row, dir), 1);
+  CHECK(cmd == strings{"sae-train", "--resume", run.string(), "--train.epochs=2", "--run.threads=1", "--quiet"});
+  // Another config: refused.
+  experiment_config other = planned;
+  other.sparsity.rho = 0.3;
+  fake_run(run_status::run_status_done, 2, other);
+  const auto st = inspect_run(p, row, dir);
+  CHECK(st.status == S::planned_run_status_mismatch);
+  CHECK_THAT(st.detail, Catch::Contains("sparsity.rho = 0.3 in the run, 0.02 in the plan"));
+  sweep_run_options opt;
+  opt.rows = {0, 1};
+  opt.trainer = "/nonexistent/sae-train";
+  CHECK_THROWS_WITH(run_sweep(p, dir, opt), Catch::Contains("holds a run of another config"));
+  CHECK_FALSE(fs::exists(dir / p.rows[1].run_dir));  // nothing started
+
+  // A fresh start names everything sae-train needs.
+  fs::remove_all(run);
+  const auto fresh = train_command(p, row, dir, "sae-train", inspect_run(p, row, dir), 2);
+  CHECK(fresh == strings{"sae-train", (f.dir / "base.ini").string(), "--train.epochs=2", "--sparsity.rho=0.02",
+                         "--run.seed=42", "--run.name=" + row.id, "--run.out=" + run.string(), "--run.threads=2",
+                         "--quiet"});
+}
+
+TEST_CASE("csv round trip with quotes, commas and line breaks", "[sweep]") {
+  csv_table t{{"a", "b,c", "d"}, {{"1", "x \"y\"", ""}, {"line\nbreak", ",", "z"}}};
+  const std::string text = to_csv(t);
+  CHECK(text.rfind("a,\"b,c\",d\n1,\"x \"\"y\"\"\",\n", 0) == 0);
+  CHECK(parse_csv(text) == t);
+  CHECK(t.column("d") == 2);
+  CHECK_THROWS_WITH(t.column("e"), Catch::Contains("no column 'e'"));
+  CHECK_THROWS_WITH(parse_csv("a,b\n1\n"), Catch::Contains("row 1 has 1 fields"));
+}
+
+TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuilds the same summary", "[sweep][slow]") {
+  const fs::path sweep_exe = build_dir() / "apps" / "sae-sweep";
+  const fs::path train_exe = build_dir() / "apps" / "sae-train";
+  REQUIRE(fs::exists(sweep_exe));
+  REQUIRE(fs::exists(train_exe));
+  sweep_files f("sweep_e2e");
+  saelab::testing::write_fake_mnist(f.dir / "mnist", 200, 100);
+  const fs::path file = f.write("tiny.ini", "seeds = 2",
+                                "[fixed]\ntrain.batch_size = 50\nmodel.hidden = 6\ndata.dir = " +
+                                    (f.dir / "mnist").string() +
+                                    "\n[grid.kl]\nsparsity.kind = kl\nsparsity.beta = 0.01, 0.1\n"
+                                    "[grid.l1]\nsparsity.kind = l1\nsparsity.lambda = 0.001\n");
+  const fs::path out = f.dir / "out";
+  // One thread per run whatever -j, so a redone run repeats its bits.
+  const std::string base_cmd = fmt::format("'{}' '{}' --out '{}' --trainer '{}' --cores 1", sweep_exe.string(),
+                                           file.string(), out.string(), train_exe.string());
+  const std::string log = (f.dir / "log.txt").string();
+
+  // A bad sweep file: refused before anything runs, nothing written.
+  const fs::path bad = f.write("bad.ini", "", "[grid]\nsparsity.rho = 2\n");
+  CHECK(run_command(fmt::format("'{}' '{}' --out '{}' > '{}' 2>&1", sweep_exe.string(), bad.string(),
+                                (f.dir / "bad_out").string(), log)) == 2);
+  CHECK_THAT(slurp(log), Catch::Contains("sparsity.rho = 2 is out of range"));
+  CHECK_FALSE(fs::exists(f.dir / "bad_out"));
+
+  // A shard first: rows 0, 2, 4.
+  REQUIRE(run_command(base_cmd + " -j 2 --shard 0/2 > '" + log + "' 2>&1") == 0);
+  const sweep_plan p = make_plan(read_sweep_file(file));
+  REQUIRE(p.rows.size() == 6);
+  for (const auto& r : p.rows)
+    CHECK(inspect_run(p, r, out).status ==
+          (r.index % 2 == 0 ? planned_run_status::planned_run_status_done : planned_run_status::planned_run_status_pending));
+  CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",pending,"));
+
+  // The whole sweep: the shard's runs are skipped, not redone.
+  const auto written_before = fs::last_write_time(out / p.rows[0].run_dir / "status");
+  REQUIRE(run_command(base_cmd + " -j 2 > '" + log + "' 2>&1") == 0);
+  CHECK_THAT(slurp(log), Catch::Contains("3 of 6 selected runs are done already; 3 to run"));
+  CHECK(fs::last_write_time(out / p.rows[0].run_dir / "status") == written_before);
+  for (const auto& r : p.rows) CHECK(inspect_run(p, r, out).status == planned_run_status::planned_run_status_done);
+  CHECK(fs::exists(out / "plan.csv"));
+  CHECK(slurp(out / "plan.csv") == plan_csv(p));
+
+  // Again: nothing to do.
+  REQUIRE(run_command(base_cmd + " > '" + log + "' 2>&1") == 0);
+  CHECK_THAT(slurp(log), Catch::Contains("6 of 6 selected runs are done already; 0 to run"));
+
+  // The summary: every run done with metrics.
+  const std::string during = slurp(out / "summary.csv");
+  const csv_table t = parse_csv(during);
+  REQUIRE(t.rows.size() == 6);
+  for (const auto& r : t.rows) {
+    CHECK(r[t.column("status")] == "done");
+    CHECK_FALSE(r[t.column("test_bce")].empty());
+    CHECK(r[t.column("hidden.units")] == "6");
+  }
+  CHECK(t.rows[2][t.column("kind")] == "l1");
+  CHECK(t.rows[2][t.column("weight")] == "0.001");
+  CHECK(t.rows[0][t.column("rho")] == "0.05");
+  const csv_table h5_during = read_sweep_h5_runs(out / "sweep.h5");
+
+  // --collect from the run directories alone gives the same summary.
+  fs::remove(out / "summary.csv");
+  fs::remove(out / "sweep.h5");
+  REQUIRE(run_command(base_cmd + " --collect > '" + log + "' 2>&1") == 0);
+  CHECK(slurp(out / "summary.csv") == during);
+  const csv_table h5_collected = read_sweep_h5_runs(out / "sweep.h5");
+  CHECK(h5_collected == h5_during);
+  // sweep.h5 holds the summary's columns: the same strings, the same numbers.
+  REQUIRE(h5_collected.header == t.header);
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    for (std::size_t c = 0; c < t.header.size(); ++c) {
+      const std::string& a = t.rows[r][c];
+      const std::string& b = h5_collected.rows[r][c];
+      if (a == b) continue;
+      INFO(t.header[c] << ": " << a << " vs " << b);
+      CHECK(std::stod(a) == std::stod(b));
+    }
+
+  // A run removed (lost) is redone alone, to the same numbers at the same
+  // thread count (only its seconds differ).
+  auto without_seconds = [](csv_table x) {
+    const std::size_t c = x.column("seconds");
+    for (auto& r : x.rows) r[c].clear();
+    return x;
+  };
+  fs::remove_all(out / p.rows[1].run_dir);
+  REQUIRE(run_command(base_cmd + " > '" + log + "' 2>&1") == 0);
+  CHECK_THAT(slurp(log), Catch::Contains("5 of 6 selected runs are done already; 1 to run"));
+  CHECK_THAT(slurp(log), Catch::Contains("start   " + p.rows[1].id));
+  CHECK(without_seconds(read_csv(out / "summary.csv")) == without_seconds(t));
+
+  // More epochs in the sweep file: every run is extended by a resume, not redone.
+  {
+    std::string text = slurp(file);
+    text.replace(text.find("[fixed]\n"), 8, "[fixed]\ntrain.epochs = 2\n");
+    std::ofstream(file) << text;
+  }
+  REQUIRE(run_command(base_cmd + " -j 2 > '" + log + "' 2>&1") == 0);
+  CHECK_THAT(slurp(log), Catch::Contains("resume  " + p.rows[0].id + " (short, 1 of 2 epochs)"));
+  const csv_table longer = read_csv(out / "summary.csv");
+  for (const auto& r : longer.rows) {
+    CHECK(r[longer.column("status")] == "done");
+    CHECK(r[longer.column("epochs")] == "2");
+  }
+
+  // --emit slurm: a job array over the plan.
+  REQUIRE(run_command(base_cmd + " --emit slurm > '" + log + "' 2>&1") == 0);
+  const std::string script = slurp(out / "slurm.sh");
+  CHECK_THAT(script, Catch::Contains("#SBATCH --array=0-5"));
+  CHECK_THAT(script, Catch::Contains("--task \"$SLURM_ARRAY_TASK_ID\""));
+}
+
+TEST_CASE("sae-sweep on SIGINT stops its runs cleanly, starts no new one and exits 130", "[sweep][slow]") {
+  const fs::path sweep_exe = build_dir() / "apps" / "sae-sweep";
+  const fs::path train_exe = build_dir() / "apps" / "sae-train";
+  sweep_files f("sweep_sigint");
+  saelab::testing::write_fake_mnist(f.dir / "mnist", 200, 50);
+  // Long enough (500 epochs) that the runs are still going when the signal comes.
+  const fs::path file = f.write("long.ini", "",
+                                "[fixed]\ntrain.batch_size = 100\ntrain.epochs = 500\nmodel.hidden = 6\ndata.dir = " +
+                                    (f.dir / "mnist").string() + "\n[grid]\nsparsity.beta = 0.01, 0.1, 1\n");
+  const fs::path out = f.dir / "out";
+  const sweep_plan p = make_plan(read_sweep_file(file));
+
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const std::string log = (f.dir / "log.txt").string();
+    std::freopen(log.c_str(), "w", stdout);
+    std::freopen(log.c_str(), "a", stderr);
+    ::execl(sweep_exe.c_str(), sweep_exe.c_str(), file.c_str(), "-j", "2", "--out", out.c_str(), "--trainer",
+            train_exe.c_str(), static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  // Wait until both runs have finished an epoch or two.
+  auto running = [&](int row) {
+    const auto s = read_run_state(out / p.rows[static_cast<std::size_t>(row)].run_dir);
+    return s && s->epochs_done >= 2;
+  };
+  for (int i = 0; i < 300 && !(running(0) && running(1)); ++i) ::usleep(100000);
+  REQUIRE(running(0));
+  REQUIRE(running(1));
+  ::kill(pid, SIGINT);
+  int status = -1;
+  for (int i = 0; i < 300; ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
+    ::usleep(100000);
+  }
+  if (!WIFEXITED(status)) ::kill(pid, SIGKILL), ::waitpid(pid, &status, 0);
+  INFO(slurp(f.dir / "log.txt"));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(inspect_run(p, p.rows[0], out).status == planned_run_status::planned_run_status_interrupted);
+  CHECK(inspect_run(p, p.rows[1], out).status == planned_run_status::planned_run_status_interrupted);
+  CHECK(inspect_run(p, p.rows[2], out).status == planned_run_status::planned_run_status_pending);
+  CHECK_THAT(slurp(f.dir / "log.txt"), Catch::Contains("run the same command again to continue"));
+  CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",interrupted,"));
+}
