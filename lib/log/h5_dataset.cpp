@@ -11,8 +11,7 @@ namespace {
 
 std::string z(std::string_view s) { return std::string(s); }
 
-// Type in memory (what T is here) and in the file (fixed little-endian, so a
-// file means the same on every machine).
+// The type an element has in memory (file_type, in the header, is how it is stored).
 template <element T>
 hid_t mem_type() {
   if constexpr (std::is_same_v<T, float>) return H5T_NATIVE_FLOAT;
@@ -20,15 +19,6 @@ hid_t mem_type() {
   if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
   if constexpr (std::is_same_v<T, std::int32_t>) return H5T_NATIVE_INT32;
   if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_NATIVE_UINT8;
-}
-
-template <element T>
-hid_t file_type() {
-  if constexpr (std::is_same_v<T, float>) return H5T_IEEE_F32LE;
-  if constexpr (std::is_same_v<T, double>) return H5T_IEEE_F64LE;
-  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_STD_I64LE;
-  if constexpr (std::is_same_v<T, std::int32_t>) return H5T_STD_I32LE;
-  if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_STD_U8LE;
 }
 
 hid_t checked(hid_t id, std::string_view op) {

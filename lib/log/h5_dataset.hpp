@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "log/h5_file.hpp"
@@ -35,6 +36,17 @@ template <class T>
 concept element = std::same_as<T, float> || std::same_as<T, double> ||
                   std::same_as<T, std::int64_t> || std::same_as<T, std::int32_t> ||
                   std::same_as<T, std::uint8_t>;
+
+// The type an element is stored as in the file: fixed little-endian, so a
+// file means the same on every machine.
+template <element T>
+hid_t file_type() {
+  if constexpr (std::is_same_v<T, float>) return H5T_IEEE_F32LE;
+  if constexpr (std::is_same_v<T, double>) return H5T_IEEE_F64LE;
+  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_STD_I64LE;
+  if constexpr (std::is_same_v<T, std::int32_t>) return H5T_STD_I32LE;
+  if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_STD_U8LE;
+}
 
 // Axis lengths, outermost first.
 using extent = std::vector<hsize_t>;

@@ -71,15 +71,6 @@ std::string shape_text(const h5::extent& e) {
   throw std::runtime_error(fmt::format("{}: cannot resume this log: {}", path.string(), why));
 }
 
-template <h5::element T>
-hid_t file_type() {
-  if constexpr (std::is_same_v<T, float>) return H5T_IEEE_F32LE;
-  if constexpr (std::is_same_v<T, double>) return H5T_IEEE_F64LE;
-  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_STD_I64LE;
-  if constexpr (std::is_same_v<T, std::int32_t>) return H5T_STD_I32LE;
-  if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_STD_U8LE;
-}
-
 // A compressed series whose rows may have any number of axes
 // (h5::create_series stops at three), chunked as [1, chunk_row...]. One
 // append of a row fills its chunks, which is what SWMR wants of compressed
@@ -103,7 +94,7 @@ h5::dataset create_stack(const h5::object& parent, std::string_view name, const 
       H5Pset_shuffle(dcpl.get()) < 0 || H5Pset_deflate(dcpl.get(), 4) < 0 ||
       H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
     h5::detail::fail_plain(h5::detail::where(parent.id(), name), op, h5::detail::take_reason());
-  const hid_t id = H5Dcreate2(parent.id(), std::string(name).c_str(), file_type<T>(), space.get(), lcpl.get(),
+  const hid_t id = H5Dcreate2(parent.id(), std::string(name).c_str(), h5::file_type<T>(), space.get(), lcpl.get(),
                               dcpl.get(), H5P_DEFAULT);
   if (id < 0) h5::detail::fail(parent.id(), name, op);
   return h5::dataset(id);
