@@ -330,3 +330,24 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
     CHECK(same_bits(final_params(tmp / "e" / "model.h5", e), reference));
   }
 }
+
+TEST_CASE("a run whose loss blows up to a large finite value stops as diverged", "[trainer]") {
+  // SGD at lr 1e6 saturates the logits: BCE near 100, still finite.
+  auto cfg = tiny_config(optim_kind::optim_kind_sgd);
+  cfg.optim.lr = 1e6;
+  const auto data = tiny_data();
+  auto net = build_model<float>(cfg.model, shape{1, 8, 8});
+  rng r(cfg.run.seed);
+  net->init(r);
+  trainer t(cfg, *net, data, r);
+  silent obs;
+  REQUIRE_THROWS_WITH(t.run(obs), Catch::Contains("diverged in epoch 1") && Catch::Contains("more than twice"));
+
+  // The same run at a sane rate trains.
+  cfg.optim.lr = 5e-3;
+  auto net2 = build_model<float>(cfg.model, shape{1, 8, 8});
+  rng r2(cfg.run.seed);
+  net2->init(r2);
+  trainer t2(cfg, *net2, data, r2);
+  REQUIRE_NOTHROW(t2.run(obs));
+}

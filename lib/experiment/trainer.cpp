@@ -13,6 +13,13 @@ std::unique_ptr<optimizer<float>> make_optimizer(const optim_config& c, std::int
   return std::make_unique<adam<float>>(n, c.lr, c.beta1, c.beta2, c.eps);
 }
 
+// Outputting 0.5 for every pixel scores ln 2 in BCE, and at most 0.25 in
+// MSE, on any image in [0, 1]. An epoch whose mean reconstruction error is
+// more than twice that has learnt less than nothing: the run has diverged,
+// though its loss may still be finite (saturated logits give a large finite
+// BCE, not a NaN).
+double diverged_above(loss_kind k) { return 2 * (k == loss_kind::loss_kind_bce ? std::log(2.0) : 0.25); }
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -68,6 +75,12 @@ void trainer::run(training_observer& obs, const std::atomic<bool>* stop) {
     e.reconstruction *= inv;
     e.penalty *= inv;
     for (auto& p : e.site_penalty) p *= inv;
+    if (e.reconstruction > diverged_above(cfg_.train.loss))
+      throw training_error(fmt::format(
+          "training diverged in epoch {}: mean train {} = {:.4g}, more than twice the {:.4g} of outputting 0.5 "
+          "everywhere; try a smaller optim.lr (now {}) or sparsity weight",
+          next_epoch_ + 1, to_string(cfg_.train.loss), e.reconstruction, diverged_above(cfg_.train.loss) / 2,
+          cfg_.optim.lr));
     e.train_seconds = seconds_since(t0);
     const auto t1 = std::chrono::steady_clock::now();
     e.test = test();

@@ -19,7 +19,8 @@
 
 namespace saelab {
 
-// A run that produced a non-finite loss.
+// A run that diverged: a non-finite loss, or an epoch that reconstructs
+// worse than a constant output (trainer.cpp).
 class training_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
