@@ -9,6 +9,7 @@
 
 #include "tensor/branchless.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/vector_math.hpp"
 
 namespace saelab {
 
@@ -108,11 +109,7 @@ double l1_penalty<T>::divisor(const tensor<T>& a) const {
 template <class T>
 double l1_penalty<T>::evaluate(const tensor<T>& a, tensor<T>* da) const {
   const T* x = a.data();
-  const double sum = parallel_sum(a.numel(), 2, [&](std::int64_t b, std::int64_t e) {
-    double s = 0;
-    for (std::int64_t i = b; i < e; ++i) s += std::abs(static_cast<double>(x[i]));
-    return s;
-  });
+  const double sum = parallel_sum(a.numel(), 1, [&](std::int64_t b, std::int64_t e) { return sum_abs(x + b, e - b); });
   if (da) {
     da->zero();
     add_gradient(a, *da);
@@ -145,12 +142,8 @@ template <class T>
 double seed_kl_penalty<T>::kl_div(const tensor<T>& a) const {
   const std::int64_t count = a.numel();
   const T* x = a.data();
-  const double sum = parallel_sum(count, 1, [&](std::int64_t b, std::int64_t e) {
-    double s = 0;
-    for (std::int64_t i = b; i < e; ++i) s += x[i];
-    return s;
-  });
-  const double mean_rho_hat = sum / static_cast<double>(count);  // mean over units of the batch means
+  const double total = parallel_sum(count, 1, [&](std::int64_t b, std::int64_t e) { return sum(x + b, e - b); });
+  const double mean_rho_hat = total / static_cast<double>(count);  // mean over units of the batch means
   return rho_ * (std::log(rho_) - mean_rho_hat);                 // PyTorch's kl_div, mean reduction
 }
 

@@ -14,16 +14,8 @@ double bce_with_logits(const tensor<T>& z, const tensor<T>& t, std::type_identit
   const std::int64_t n = z.numel();
   const T* zs = z.data();
   const T* ts = t.data();
-  // The value's exp and log1p stay scalar double calls: no vector version
-  // gives their bits, and the reported losses would change.
-  const double sum = parallel_sum(n, 40, [&](std::int64_t b, std::int64_t e) {
-    double s = 0;
-    for (std::int64_t i = b; i < e; ++i) {
-      const double x = zs[i];
-      s += std::max(x, 0.0) - x * ts[i] + std::log1p(std::exp(-std::abs(x)));
-    }
-    return s;
-  });
+  const double sum =
+      parallel_sum(n, 40, [&](std::int64_t b, std::int64_t e) { return bce_logits_sum(zs + b, ts + b, e - b); });
   if (dz) {
     // sigmoid(z) a block at a time through logistic_into (the same bits).
     constexpr std::int64_t block = 256;

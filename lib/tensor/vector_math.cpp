@@ -1,5 +1,6 @@
 #include "tensor/vector_math.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <immintrin.h>
@@ -7,6 +8,7 @@
 // libmvec's AVX2 double exp (the name GCC's vectoriser would call); linked
 // through libm.
 extern "C" __m256d _ZGVdN4v_exp(__m256d x);
+extern "C" __m256d _ZGVdN4v_log1p(__m256d x);
 
 namespace saelab {
 
@@ -58,7 +60,78 @@ __m256 expf_exact(__m256 u) {
   return r;
 }
 
+// The 16 lanes of four accumulators, added in one fixed order.
+double reduce(__m256d a, __m256d b, __m256d c, __m256d d) {
+  alignas(32) double lane[4];
+  _mm256_store_pd(lane, _mm256_add_pd(_mm256_add_pd(a, b), _mm256_add_pd(c, d)));
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
+// 4 floats from p, widened to double.
+__m256d load4(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+
+template <bool absolute>
+double sum_floats(const float* x, std::int64_t n) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 4; ++k) {
+      __m256d v = load4(x + i + 4 * k);
+      if constexpr (absolute) v = _mm256_andnot_pd(sign, v);
+      acc[k] = _mm256_add_pd(acc[k], v);
+    }
+  double s = reduce(acc[0], acc[1], acc[2], acc[3]);
+  for (; i < n; ++i) s += absolute ? std::abs(static_cast<double>(x[i])) : static_cast<double>(x[i]);
+  return s;
+}
+
+// max(z, 0) - z t + log1p(exp(-|z|)) for 4 lanes; a NaN z gives NaN.
+__m256d bce_term(__m256d z, __m256d t) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  const __m256d softplus_tail = _ZGVdN4v_log1p(_ZGVdN4v_exp(_mm256_or_pd(z, sign)));  // log1p(exp(-|z|))
+  return _mm256_add_pd(_mm256_sub_pd(_mm256_max_pd(z, _mm256_setzero_pd()), _mm256_mul_pd(z, t)), softplus_tail);
+}
+
+template <class T>
+double bce_term_scalar(T z, T t) {
+  const double x = z;
+  return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::abs(x)));
+}
+
 }  // namespace
+
+double sum(const float* x, std::int64_t n) { return sum_floats<false>(x, n); }
+double sum_abs(const float* x, std::int64_t n) { return sum_floats<true>(x, n); }
+
+double sum(const double* x, std::int64_t n) {
+  double s = 0;
+  for (std::int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+double sum_abs(const double* x, std::int64_t n) {
+  double s = 0;
+  for (std::int64_t i = 0; i < n; ++i) s += std::abs(x[i]);
+  return s;
+}
+
+double bce_logits_sum(const float* z, const float* t, std::int64_t n) {
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  std::int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 4; ++k)
+      acc[k] = _mm256_add_pd(acc[k], bce_term(load4(z + i + 4 * k), load4(t + i + 4 * k)));
+  double s = reduce(acc[0], acc[1], acc[2], acc[3]);
+  for (; i < n; ++i) s += bce_term_scalar(z[i], t[i]);
+  return s;
+}
+
+double bce_logits_sum(const double* z, const double* t, std::int64_t n) {
+  double s = 0;
+  for (std::int64_t i = 0; i < n; ++i) s += bce_term_scalar(z[i], t[i]);
+  return s;
+}
 
 void logistic_into(const float* x, float* y, std::int64_t n) {
   const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();

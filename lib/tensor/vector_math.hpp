@@ -35,4 +35,20 @@ void logistic_into(const double* x, double* y, std::int64_t n);
 
 void exp_into(const float* x, float* y, std::int64_t n);
 
+// Reductions in double, for loss values. A single running sum is
+// latency-bound (one add per 4 cycles); these keep 16 interleaved partial
+// sums and add them up in a fixed order at the end, so they vectorise and
+// still give the same bits on every run, though not the bits of an in-order
+// sum. The double overloads are in-order loops (gradient checks use them).
+double sum(const float* x, std::int64_t n);
+double sum_abs(const float* x, std::int64_t n);
+double sum(const double* x, std::int64_t n);
+double sum_abs(const double* x, std::int64_t n);
+
+// Sum over i of max(z, 0) - z t + log1p(exp(-|z|)): binary cross-entropy
+// of logits z against targets t, stable for large |z|. exp and log1p are
+// libmvec's vector versions, within a few double ulps of the scalar calls.
+double bce_logits_sum(const float* z, const float* t, std::int64_t n);
+double bce_logits_sum(const double* z, const double* t, std::int64_t n);
+
 }  // namespace saelab
