@@ -346,6 +346,12 @@ group open_group(const object& parent, std::string_view path) {
   return group(id);
 }
 
+void create_soft_link(const object& parent, std::string_view target, std::string_view path) {
+  detail::check_can_create(parent.id(), path, "create link");
+  if (H5Lcreate_soft(z(target).c_str(), parent.id(), z(path).c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+    detail::fail(parent.id(), path, fmt::format("create soft link to {}", target));
+}
+
 bool exists(const object& parent, std::string_view path) {
   // H5Lexists fails rather than answering false when a middle component is
   // missing, so walk the path one component at a time.

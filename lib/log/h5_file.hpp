@@ -111,6 +111,9 @@ class file : public object {
 // Creates the group and any missing groups above it; fails if it exists.
 group create_group(const object& parent, std::string_view path);
 group open_group(const object& parent, std::string_view path);
+// A soft link at `path` to the object at `target` (resolved when read, so
+// h5py, h5dump and HDFView show the target's data under both names).
+void create_soft_link(const object& parent, std::string_view target, std::string_view path);
 // True if every component of `path` exists (a group, dataset or named type).
 bool exists(const object& parent, std::string_view path);
 // Re-reads the object's metadata from disk (H5Orefresh): a long-lived SWMR

@@ -18,20 +18,27 @@
 #include "layers/conv_transpose2d.hpp"
 #include "layers/linear.hpp"
 #include "log/h5.hpp"
+#include "log/series.hpp"
+#include "log/weight_log.hpp"
 #include "tensor/rng.hpp"
 
 namespace saelab {
 
 namespace {
 
+using series::append_one;
+using series::create_stack;
+using series::product;
+using series::refuse;
+using series::shape_text;
+using series::truncate_rows;
 using clock_type = std::chrono::steady_clock;
 
-constexpr std::int64_t schema_version = 1;
+constexpr std::int64_t schema_version = 2;  // 2: image-shaped weights of a linear layer on the image
 constexpr std::size_t status_reserve = 16;  // bytes: "interrupted" and room to spare
 constexpr double flush_seconds = 30;        // on_step flushes at most this often
 constexpr hsize_t step_chunk_rows = 512;    // 4 KiB of float64: uncompressed, so no bloat
 constexpr hsize_t epoch_chunk_rows = 64;
-constexpr hsize_t weight_chunk_bytes = 1 << 20;
 
 std::string iso_utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -48,72 +55,10 @@ h5::extent extent_of(const shape& s) {
   return e;
 }
 
-hsize_t product(const h5::extent& e) {
-  hsize_t n = 1;
-  for (hsize_t d : e) n *= d;
-  return n;
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
   return out;
-}
-
-std::string shape_text(const h5::extent& e) {
-  std::string out;
-  for (hsize_t d : e) out += (out.empty() ? "" : ", ") + std::to_string(d);
-  return "[" + out + "]";
-}
-
-// A log that does not fit the run resuming it.
-[[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why) {
-  throw std::runtime_error(fmt::format("{}: cannot resume this log: {}", path.string(), why));
-}
-
-// A compressed series whose rows may have any number of axes
-// (h5::create_series stops at three), chunked as [1, chunk_row...]. One
-// append of a row fills its chunks, which is what SWMR wants of compressed
-// chunks. Shuffle + gzip level 4, as h5::create_series.
-template <h5::element T>
-h5::dataset create_stack(const h5::object& parent, std::string_view name, const h5::extent& row,
-                         const h5::extent& chunk_row) {
-  constexpr std::string_view op = "create dataset";
-  h5::detail::check_can_create(parent.id(), name, op);
-  h5::extent cur{0}, max{H5S_UNLIMITED}, chunk{1};
-  for (std::size_t a = 0; a < row.size(); ++a) {
-    cur.push_back(row[a]);
-    max.push_back(row[a]);
-    chunk.push_back(std::clamp<hsize_t>(chunk_row[a], 1, row[a]));
-  }
-  const auto rank = static_cast<int>(cur.size());
-  h5::handle space(H5Screate_simple(rank, cur.data(), max.data()));
-  h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
-  h5::handle lcpl(H5Pcreate(H5P_LINK_CREATE));
-  if (!space || !dcpl || !lcpl || H5Pset_chunk(dcpl.get(), rank, chunk.data()) < 0 ||
-      H5Pset_shuffle(dcpl.get()) < 0 || H5Pset_deflate(dcpl.get(), 4) < 0 ||
-      H5Pset_create_intermediate_group(lcpl.get(), 1) < 0)
-    h5::detail::fail_plain(h5::detail::where(parent.id(), name), op, h5::detail::take_reason());
-  const hid_t id = H5Dcreate2(parent.id(), std::string(name).c_str(), h5::file_type<T>(), space.get(), lcpl.get(),
-                              dcpl.get(), H5P_DEFAULT);
-  if (id < 0) h5::detail::fail(parent.id(), name, op);
-  return h5::dataset(id);
-}
-
-// Shrinks (or checks) the first axis of a series to `rows`.
-void truncate_rows(const std::filesystem::path& path, const h5::dataset& ds, hsize_t rows) {
-  h5::extent d = h5::dims(ds);
-  if (d.empty()) h5::detail::fail_plain(ds.where(), "truncate", "not a series");
-  if (d[0] < rows)
-    refuse(path, fmt::format("{} holds {} rows, fewer than the {} the resume point needs", ds.where(), d[0], rows));
-  if (d[0] == rows) return;
-  d[0] = rows;
-  if (H5Dset_extent(ds.id(), d.data()) < 0) h5::detail::fail(ds.id(), "truncate");
-}
-
-template <h5::element T>
-void append_one(const h5::dataset& ds, T value) {
-  h5::append(ds, &value, 1);
 }
 
 template <class To, class From>
@@ -123,41 +68,6 @@ std::vector<To> convert(const std::vector<From>& v) {
 
 std::uint8_t to_pixel(double v) {
   return static_cast<std::uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-}
-
-// ---- parameter layout: extend here for a new layer kind ----
-
-struct param_layout {
-  std::string kind;    // "linear", "conv2d", "conv_transpose2d"; "params" when unknown
-  h5::extent weight;   // dims of the weight, the first part of the layer's flat slice
-  h5::extent bias;     // dims of the bias that follows it; empty when none
-};
-
-// The square kernel size k with count = a * b * k * k + b, from the layer's
-// parameter count and its channel counts (conv layers do not expose k).
-std::int64_t kernel_size(std::int64_t count, std::int64_t a, std::int64_t b) {
-  const std::int64_t kk = (count - b) / (a * b);
-  auto k = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(kk))));
-  return k * k * a * b + b == count ? k : 0;
-}
-
-param_layout param_layout_of(const network<float>& net, int i) {
-  const layer<float>& l = net.at(i);
-  const std::int64_t count = l.param_count();
-  const shape &in = net.activation_shape(i), &out = net.activation_shape(i + 1);
-  const auto u = [](std::int64_t v) { return static_cast<hsize_t>(v); };
-  if (const auto* lin = dynamic_cast<const linear<float>*>(&l))
-    return {"linear", {u(lin->out_features()), u(lin->in_features())}, {u(lin->out_features())}};
-  if (in.rank() == 3 && out.rank() == 3) {
-    const std::int64_t ci = in[0], co = out[0];
-    if (dynamic_cast<const conv2d<float>*>(&l) != nullptr) {
-      if (const std::int64_t k = kernel_size(count, ci, co)) return {"conv2d", {u(co), u(ci), u(k), u(k)}, {u(co)}};
-    } else if (dynamic_cast<const conv_transpose2d<float>*>(&l) != nullptr) {
-      if (const std::int64_t k = kernel_size(count, ci, co))
-        return {"conv_transpose2d", {u(ci), u(co), u(k), u(k)}, {u(co)}};
-    }
-  }
-  return {"params", {u(count)}, {}};
 }
 
 // [1, H, W] or [H, W] per-sample input -> {H, W}.
@@ -208,10 +118,6 @@ struct run_log::impl {
     h5::dataset l0, dead_fraction, dense_fraction, population_sparsity, histogram;
     h5::dataset probe;  // /probe/activations/<name>
   };
-  struct weight_sets {
-    std::int64_t offset = 0, weight_count = 0, bias_count = 0;
-    h5::dataset weight, bias;
-  };
 
   impl(network<float>& n, h5::file f) : net(n), file(std::move(f)) {}
 
@@ -234,9 +140,7 @@ struct run_log::impl {
   h5::dataset probe_epochs, probe_recon;
   std::vector<std::uint8_t> recon_buf;
 
-  h5::dataset weight_epochs, encoder_filters;
-  std::int64_t encoder_offset = -1;
-  std::vector<weight_sets> weights;
+  weight_log weights;
 
   double wall() const { return wall_offset + std::chrono::duration<double>(clock_type::now() - started).count(); }
   void flush() {
@@ -405,40 +309,7 @@ void run_log::impl::create_layout(const experiment_config& cfg, const std::strin
     }
   }
 
-  // Weights of every layer that has parameters.
-  auto wg = h5::create_group(f, "/weights");
-  h5::write_attr_string(wg, "description", "parameter snapshots at snapshot epochs, one group per layer: <layer index>_<kind>");
-  h5::set_description(h5::create_series<std::int32_t>(f, "/weights/epochs", {}, ec, false), "epoch",
-                      "the epoch after which each snapshot was taken");
-  for (int i = 0; i < net.size(); ++i) {
-    if (net.at(i).param_count() == 0) continue;
-    const param_layout pl = param_layout_of(net, i);
-    const std::string base = fmt::format("/weights/{}_{}", i, pl.kind);
-    auto g = h5::create_group(f, base);
-    h5::write_attr_string(g, "layer", net.at(i).describe());
-    h5::write_attr_int(g, "param_offset", net.param_offset(i));
-    h5::write_attr_string(g, "description", fmt::format("layer {}: {}", i, net.at(i).describe()));
-    h5::extent chunk = pl.weight;
-    const hsize_t row_bytes = std::max<hsize_t>(product(pl.weight) / pl.weight[0] * sizeof(float), 1);
-    chunk[0] = std::clamp<hsize_t>(weight_chunk_bytes / row_bytes, 1, pl.weight[0]);
-    h5::set_description(create_stack<float>(g, "weight", pl.weight, chunk), "1",
-                        pl.kind == "params" ? std::string("the layer's flat parameter slice")
-                                            : fmt::format("weight {}, axes [snapshot, {}]", shape_text(pl.weight),
-                                                          pl.kind == "linear"             ? "out, in"
-                                                          : pl.kind == "conv2d"           ? "out, in, kh, kw"
-                                                                                          : "in, out, kh, kw"));
-    if (!pl.bias.empty())
-      h5::set_description(create_stack<float>(g, "bias", pl.bias, pl.bias), "1", "bias, axes [snapshot, out]");
-  }
-  if (net.size() > 0 && dynamic_cast<const linear<float>*>(&net.at(0)) != nullptr &&
-      static_cast<hsize_t>(dynamic_cast<const linear<float>&>(net.at(0)).in_features()) == img_h * img_w) {
-    const auto hidden = static_cast<hsize_t>(dynamic_cast<const linear<float>&>(net.at(0)).out_features());
-    const hsize_t per_chunk = std::clamp<hsize_t>(weight_chunk_bytes / (img_h * img_w * sizeof(float)), 1, hidden);
-    auto ds = create_stack<float>(f, "/weights/encoder_filters", {hidden, img_h, img_w}, {per_chunk, img_h, img_w});
-    h5::set_description(ds, "1",
-                        "the encoder weight (layer 0) with each unit's weights as a 28x28 filter; "
-                        "axes [snapshot, hidden unit, row, column]");
-  }
+  weight_log::create(f, net);
 }
 
 // Opens every dataset of the layout; checks it fits this network.
@@ -503,30 +374,7 @@ void run_log::impl::open_layout(const std::filesystem::path& path) {
     probe_epochs = open("/probe/epochs");
     probe_recon = open("/probe/reconstructions");
   }
-  weight_epochs = open("/weights/epochs");
-  weights.clear();
-  for (int i = 0; i < net.size(); ++i) {
-    if (net.at(i).param_count() == 0) continue;
-    const param_layout pl = param_layout_of(net, i);
-    const std::string base = fmt::format("/weights/{}_{}/", i, pl.kind);
-    weight_sets w;
-    w.offset = net.param_offset(i);
-    w.weight_count = static_cast<std::int64_t>(product(pl.weight));
-    w.bias_count = pl.bias.empty() ? 0 : static_cast<std::int64_t>(product(pl.bias));
-    if (w.weight_count + w.bias_count != net.at(i).param_count())
-      throw std::logic_error(fmt::format("run_log: parameter layout of layer {} does not cover its parameters", i));
-    w.weight = open(base + "weight");
-    h5::extent d = h5::dims(w.weight);
-    if (h5::extent(d.begin() + 1, d.end()) != pl.weight)
-      refuse(path, fmt::format("{}weight has shape {}, this network's {}", base,
-                               shape_text(h5::extent(d.begin() + 1, d.end())), shape_text(pl.weight)));
-    if (w.bias_count > 0) w.bias = open(base + "bias");
-    weights.push_back(std::move(w));
-  }
-  if (h5::exists(f, "/weights/encoder_filters")) {
-    encoder_filters = open("/weights/encoder_filters");
-    encoder_offset = net.param_offset(0);
-  }
+  weights = weight_log(f, net, path);
 }
 
 // Cuts every series back to `at`. Within an epoch (and a step) the series
@@ -562,13 +410,7 @@ void run_log::impl::truncate(const std::filesystem::path& path, resume_point at)
     for (const auto& s : sites) truncate_rows(path, s.probe, t);
     truncate_rows(path, probe_epochs, t);
   }
-  const hsize_t t = snapshots_before(weight_epochs);
-  for (const auto& w : weights) {
-    truncate_rows(path, w.weight, t);
-    if (w.bias) truncate_rows(path, w.bias, t);
-  }
-  if (encoder_filters) truncate_rows(path, encoder_filters, t);
-  truncate_rows(path, weight_epochs, t);
+  weights.truncate(path, at.epochs);
 
   const auto steps = h5::read<std::int64_t>(step_step);
   const auto keep = static_cast<hsize_t>(
@@ -592,13 +434,7 @@ void run_log::impl::snapshot(int epoch) {
     for (const auto& s : sites) h5::append(s.probe, net.activation(s.activation).data(), 1);
     append_one<std::int32_t>(probe_epochs, epoch);
   }
-  const float* params = net.params().data();
-  for (const auto& w : weights) {
-    h5::append(w.weight, params + w.offset, 1);
-    if (w.bias) h5::append(w.bias, params + w.offset + w.weight_count, 1);
-  }
-  if (encoder_filters) h5::append(encoder_filters, params + encoder_offset, 1);
-  append_one<std::int32_t>(weight_epochs, epoch);
+  weights.append(epoch);
 }
 
 void run_log::impl::close_all() {
@@ -607,10 +443,10 @@ void run_log::impl::close_all() {
   for (h5::dataset* ds : {&step_step, &step_epoch, &step_loss, &step_reconstruction, &step_penalty, &step_lr,
                           &step_wall, &ep_epoch, &ep_loss, &ep_reconstruction, &ep_penalty, &ep_test_bce,
                           &ep_test_bce_ref, &ep_test_mse, &ep_train_seconds, &ep_test_seconds, &ep_wall,
-                          &ep_site_penalty, &probe_epochs, &probe_recon, &weight_epochs, &encoder_filters})
+                          &ep_site_penalty, &probe_epochs, &probe_recon})
     *ds = {};
   sites.clear();
-  weights.clear();
+  weights = {};
   file.close();
 }
 

@@ -21,7 +21,7 @@
 // units are nat/pixel (BCE) or intensity^2/pixel (MSE, intensities in [0, 1]).
 //
 //   /                                     attributes:
-//     schema = "saelab.run", schema_version = 1, program_version, git_revision,
+//     schema = "saelab.run", schema_version = 2, program_version, git_revision,
 //     seed, start_time (ISO 8601 UTC, of the first start), status (running,
 //     done, failed, interrupted; updated in place; "running" with no writer
 //     alive means the writer was killed), epochs_planned,
@@ -63,12 +63,12 @@
 //   /weights/
 //     epochs                              int32   [T]
 //     <layer>_<kind>/                     attributes layer (its description), param_offset
-//     <layer>_<kind>/weight               float32 [T, weight dims...]  e.g. 0_linear [T, 1024, 784],
+//     <layer>_<kind>/weight               float32 [T, weight dims...]  e.g. 2_linear [T, 784, 1024],
 //                                         0_conv2d [T, 8, 1, 3, 3], 7_conv_transpose2d [T, in, out, k, k];
+//                                         a linear layer on the image: [T, out, 28, 28], one filter per unit;
 //                                         a layer of unknown kind: 3_params/weight [T, its param_count]
 //     <layer>_<kind>/bias                 float32 [T, out]                               (gzip)
-//     encoder_filters                     float32 [T, hidden, 28, 28]  fc only: 0_linear's weight,
-//                                         one 28x28 filter per slice                     (gzip)
+//     encoder_filters                     fc only: a soft link to 0_linear/weight
 //
 // Snapshots (probe and weights) are taken after epoch 1, the last planned
 // epoch, and every snapshot_every-th epoch; snapshot_every = 0 picks
