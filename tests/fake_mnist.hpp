@@ -1,5 +1,5 @@
 #pragma once
-// Test fixtures for run-level tests: a temporary directory, and a small
+// Test fixtures for run-level tests (with temp_dir.hpp): a small
 // MNIST-shaped data set written as IDX files, so runner tests never depend
 // on the real download. Images are smooth blobs, deterministic from a seed.
 
@@ -15,28 +15,12 @@
 #include <fmt/format.h>
 
 #include "data/idx.hpp"
+#include "temp_dir.hpp"
 #include "tensor/rng.hpp"
 
 namespace saelab::testing {
 
 namespace fs = std::filesystem;
-
-// A fresh directory per test case, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  explicit temp_dir(const std::string& tag) {
-    path = fs::temp_directory_path() / fmt::format("saelab_test_{}_{}", tag, ::getpid());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 // n images of rows x cols: each a Gaussian blob at a random place, pixel bytes.
 inline std::vector<std::uint8_t> blob_pixels(std::int64_t n, int rows, int cols, std::uint64_t seed) {
@@ -92,11 +76,6 @@ inline tensor<float> blob_images(std::int64_t n, int rows, int cols, std::uint64
   tensor<float> t({n, 1, rows, cols});
   for (std::size_t i = 0; i < px.size(); ++i) t[static_cast<std::int64_t>(i)] = static_cast<float>(px[i]) / 255.0f;
   return t;
-}
-
-inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace saelab::testing

@@ -21,7 +21,10 @@ struct temp_dir {
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }
-  ~temp_dir() { std::filesystem::remove_all(path); }
+  ~temp_dir() {
+    std::error_code ec;  // a destructor must not throw
+    std::filesystem::remove_all(path, ec);
+  }
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
   std::filesystem::path operator/(const std::string& name) const { return path / name; }

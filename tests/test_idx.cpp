@@ -13,26 +13,14 @@
 
 #include "data/idx.hpp"
 #include "data/minibatcher.hpp"
+#include "temp_dir.hpp"
 
 using namespace saelab;
 namespace fs = std::filesystem;
 using bytes = std::vector<std::uint8_t>;
+using saelab::testing::temp_dir;
 
 namespace {
-
-// A fresh directory per test case, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("saelab_test_idx_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 void put_be32(bytes& b, std::uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(v >> shift));
@@ -78,12 +66,12 @@ void write_gz(const std::string& path, const bytes& b) {
 }  // namespace
 
 TEST_CASE("idx images read back scaled, raw and gzip", "[idx]") {
-  temp_dir dir;
+  temp_dir dir("idx_1");
   const bytes file = image_file(3, 2, 4);
   write_raw(dir / "raw-images", file);
   write_gz(dir / "packed-images.gz", file);
 
-  for (const std::string& path : {dir / "raw-images", dir / "packed-images", dir / "packed-images.gz"}) {
+  for (const fs::path& path : {dir / "raw-images", dir / "packed-images", dir / "packed-images.gz"}) {
     INFO(path);
     const tensor<float> x = read_idx_images(path);
     CHECK(x.dims() == shape{3, 1, 2, 4});  // [N, 1, rows, cols]
@@ -93,7 +81,7 @@ TEST_CASE("idx images read back scaled, raw and gzip", "[idx]") {
 }
 
 TEST_CASE("idx labels read back, raw and gzip", "[idx]") {
-  temp_dir dir;
+  temp_dir dir("idx_2");
   const bytes labels{5, 0, 4, 1, 9};
   write_raw(dir / "labels", label_file(labels));
   write_gz(dir / "labels-gz.gz", label_file(labels));
@@ -102,7 +90,7 @@ TEST_CASE("idx labels read back, raw and gzip", "[idx]") {
 }
 
 TEST_CASE("idx corruptions each give their own message", "[idx]") {
-  temp_dir dir;
+  temp_dir dir("idx_3");
   using Catch::Contains;
 
   SECTION("bad magic") {
@@ -156,7 +144,7 @@ TEST_CASE("idx corruptions each give their own message", "[idx]") {
   }
   SECTION("missing file") {
     CHECK_THROWS_WITH(read_idx_images(dir / "nope"),
-                      Contains(dir / "nope: no such file (also tried " + dir / "nope.gz)"));
+                      Contains((dir / "nope").string() + ": no such file (also tried " + (dir / "nope.gz").string() + ")"));
     CHECK_THROWS_AS(read_idx_labels(dir / "nope"), data_error);
   }
   SECTION("gzip stream cut short") {
@@ -167,7 +155,7 @@ TEST_CASE("idx corruptions each give their own message", "[idx]") {
 }
 
 TEST_CASE("load_mnist pairs images with labels and applies limits", "[idx]") {
-  temp_dir dir;
+  temp_dir dir("idx_4");
   using Catch::Contains;
   CHECK_THROWS_WITH(load_mnist(dir / "absent"), Contains("MNIST directory not found; run data/fetch-mnist"));
   CHECK_THROWS_WITH(load_mnist(dir.path.string()), Contains("train-images-idx3-ubyte: no such file") &&
