@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include "tensor/blas.hpp"
 
 namespace saelab {
 
@@ -43,17 +42,9 @@ layer_flops conv2d<T>::flops(const shape& in) const {
 }
 
 template <class T>
-int conv2d<T>::prepare(const shape& x) {
+void conv2d<T>::prepare(const shape& x) {
   output_shape(x);
-  const conv_geometry g = conv_geometry_for(x[0], x[1], x[2], k_, stride_, pad_);
-  if (!planned_ || !(plan_.geometry() == g)) {
-    plan_ = conv_plan<T>(g, out_);
-    planned_ = true;
-    workspaces_.clear();
-  }
-  const int threads = std::max(1, blas::threads());
-  while (static_cast<int>(workspaces_.size()) < threads) workspaces_.push_back(plan_.make_workspace());
-  return threads;
+  batch_.prepare(conv_geometry_for(x[0], x[1], x[2], k_, stride_, pad_), out_);
 }
 
 template <class T>
@@ -74,47 +65,26 @@ void conv2d<T>::init(rng& r) {
 
 template <class T>
 void conv2d<T>::forward(const tensor<T>& x, tensor<T>& y) {
-  const int threads = prepare(x.dims().drop_batch());
-  const std::int64_t n = x.size(0), in_size = plan_.geometry().image_size(), out_size = plan_.grid_size();
+  prepare(x.dims().drop_batch());
+  const auto& plan = batch_.plan();
+  const std::int64_t n = x.size(0), in_size = plan.geometry().image_size(), out_size = plan.grid_size();
   check_same_shape(y.dims(), output_shape(x.dims().drop_batch()).batched(n), "conv2d output");
-  for_each_slice(n, threads, plan_.work(), [&](int, int t, std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i)
-      plan_.apply(w_, b_, x.data() + i * in_size, y.data() + i * out_size, workspaces_[static_cast<std::size_t>(t)]);
+  batch_.for_each_sample(n, [&](std::int64_t i, auto& ws) {
+    plan.apply(w_, b_, x.data() + i * in_size, y.data() + i * out_size, ws);
   });
 }
 
 template <class T>
 void conv2d<T>::backward(const tensor<T>& x, const tensor<T>&, const tensor<T>& dy, tensor<T>* dx) {
-  const int threads = prepare(x.dims().drop_batch());
-  const std::int64_t n = x.size(0), in_size = plan_.geometry().image_size(), out_size = plan_.grid_size();
-  const std::int64_t plane = out_size / out_, grad_size = plan_.weight_grad_size();
-  if (dx) {
-    packed_.resize(static_cast<std::size_t>(plan_.packed_size()));
-    plan_.pack_adjoint(w_, packed_.data());
-  }
-  const int slices = slice_count(n);
-  slice_dw_.assign(static_cast<std::size_t>(slices * grad_size), T(0));
-  slice_db_.assign(static_cast<std::size_t>(slices * out_), T(0));
-  for_each_slice(n, threads, plan_.work(), [&](int s, int t, std::int64_t begin, std::int64_t end) {
-    auto& ws = workspaces_[static_cast<std::size_t>(t)];
-    T* dwt = slice_dw_.data() + s * grad_size;
-    T* db = slice_db_.data() + s * out_;
-    for (std::int64_t i = begin; i < end; ++i) {
-      const T* g = dy.data() + i * out_size;
-      plan_.weight_grad(g, x.data() + i * in_size, dwt, ws);
-      for (std::int64_t o = 0; o < out_; ++o) {
-        T sum = 0;
-        for (std::int64_t q = 0; q < plane; ++q) sum += g[o * plane + q];
-        db[o] += sum;
-      }
-      if (dx) plan_.apply_adjoint(packed_.data(), nullptr, g, dx->data() + i * in_size, ws);
-    }
+  prepare(x.dims().drop_batch());
+  const auto& plan = batch_.plan();
+  const std::int64_t n = x.size(0), in_size = plan.geometry().image_size(), out_size = plan.grid_size();
+  const T* packed = dx ? batch_.pack_adjoint(w_) : nullptr;
+  batch_.backward(n, dy.data(), out_size, out_, dw_, db_, [&](std::int64_t i, T* dwt, auto& ws) {
+    const T* g = dy.data() + i * out_size;
+    plan.weight_grad(g, x.data() + i * in_size, dwt, ws);
+    if (dx) plan.apply_adjoint(packed, nullptr, g, dx->data() + i * in_size, ws);
   });
-  // Slices in order, whatever thread ran them: reproducible sums.
-  for (int s = 0; s < slices; ++s) {
-    plan_.add_weight_grad(slice_dw_.data() + s * grad_size, dw_);
-    for (std::int64_t o = 0; o < out_; ++o) db_[o] += slice_db_[static_cast<std::size_t>(s * out_ + o)];
-  }
 }
 
 template class conv2d<float>;

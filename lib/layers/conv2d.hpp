@@ -8,9 +8,8 @@
 // Samples run on blas::threads() threads; see for_each_slice for why the
 // sums over samples do not depend on that number.
 
-#include <vector>
 
-#include "layers/conv_plan.hpp"
+#include "layers/conv_batch.hpp"
 #include "layers/layer.hpp"
 
 namespace saelab {
@@ -40,19 +39,15 @@ class conv2d final : public layer<T> {
 
  private:
   // Validates x's per-sample shape, (re)builds the plan for it and a
-  // workspace per thread; returns the thread count.
-  int prepare(const shape& x);
+  // workspace per thread.
+  void prepare(const shape& x);
 
   std::int64_t in_, out_, k_, stride_, pad_;
   T* w_ = nullptr;   // [out, in*k*k]
   T* b_ = nullptr;   // [out]
   T* dw_ = nullptr;  // [out, in*k*k]
   T* db_ = nullptr;  // [out]
-  conv_plan<T> plan_;
-  bool planned_ = false;
-  std::vector<typename conv_plan<T>::workspace> workspaces_;  // one per thread
-  std::vector<T> packed_;                   // W for apply_adjoint
-  std::vector<T> slice_dw_, slice_db_;      // per-slice partial gradients
+  conv_batch<T> batch_;
 };
 
 extern template class conv2d<float>;

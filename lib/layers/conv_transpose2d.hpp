@@ -11,9 +11,8 @@
 // output_padding (< stride) only picks which of the `stride` input sizes that
 // conv2d maps to H is meant.
 
-#include <vector>
 
-#include "layers/conv_plan.hpp"
+#include "layers/conv_batch.hpp"
 #include "layers/layer.hpp"
 
 namespace saelab {
@@ -46,19 +45,15 @@ class conv_transpose2d final : public layer<T> {
  private:
   // Validates x's per-sample shape, (re)builds the plan of the adjoint
   // conv2d (image = our output [out, Ho, Wo], grid = our input) and a
-  // workspace per thread; returns the thread count.
-  int prepare(const shape& x);
+  // workspace per thread.
+  void prepare(const shape& x);
 
   std::int64_t in_, out_, k_, stride_, pad_, out_pad_;
   T* w_ = nullptr;   // [in, out*k*k]
   T* b_ = nullptr;   // [out]
   T* dw_ = nullptr;  // [in, out*k*k]
   T* db_ = nullptr;  // [out]
-  conv_plan<T> plan_;
-  bool planned_ = false;
-  std::vector<typename conv_plan<T>::workspace> workspaces_;  // one per thread
-  std::vector<T> packed_;                   // W for apply_adjoint
-  std::vector<T> slice_dw_, slice_db_;      // per-slice partial gradients
+  conv_batch<T> batch_;
 };
 
 extern template class conv_transpose2d<float>;
