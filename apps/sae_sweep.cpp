@@ -244,6 +244,16 @@ void dry_run(const sweep_plan& plan, const fs::path& dir, const std::vector<int>
   }
 }
 
+// One line per problem, each prefixed, so every one is seen.
+void print_problems(const std::string& text) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto nl = std::min(text.find('\n', start), text.size());
+    fmt::print(stderr, "sae-sweep: {}\n", text.substr(start, nl - start));
+    start = nl + 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,14 +273,7 @@ int main(int argc, char** argv) {
     rows = select_rows(static_cast<int>(plan.rows.size()), a.shard_sel, a.task);
     trainer = a.trainer.empty() ? self_dir() / "sae-train" : fs::path(a.trainer);
   } catch (const sweep_error& e) {
-    // One line per problem, each prefixed, so every one is seen.
-    std::string text = e.what();
-    std::size_t start = 0;
-    while (start < text.size()) {
-      const auto nl = std::min(text.find('\n', start), text.size());
-      fmt::print(stderr, "sae-sweep: {}\n", text.substr(start, nl - start));
-      start = nl + 1;
-    }
+    print_problems(e.what());
     if (argc < 2) fmt::print(stderr, "{}", usage);
     return 2;
   } catch (const std::exception& e) {
@@ -353,13 +356,7 @@ int main(int argc, char** argv) {
     fmt::print("next: sae-compare {}\n", dir.string());
     return 0;
   } catch (const sweep_error& e) {
-    std::string text = e.what();
-    std::size_t start = 0;
-    while (start < text.size()) {
-      const auto nl = std::min(text.find('\n', start), text.size());
-      fmt::print(stderr, "sae-sweep: {}\n", text.substr(start, nl - start));
-      start = nl + 1;
-    }
+    print_problems(e.what());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sae-sweep: {}\n", e.what());
