@@ -43,14 +43,17 @@ void conv_batch<T>::backward(std::int64_t n, const T* dy, std::int64_t dy_size, 
     auto& ws = workspaces_[static_cast<std::size_t>(t)];
     T* dwt = slice_dw_.data() + s * grad_size;
     T* dbs = slice_db_.data() + s * channels;
+    std::vector<T> sum(static_cast<std::size_t>(channels));
     for (std::int64_t i = begin; i < end; ++i) {
       body(i, dwt, ws);
+      // Each channel's sum is one chain over its plane, in order; running
+      // the channels' chains side by side keeps several adds in flight
+      // (one chain alone waits on every add) without changing a bit.
       const T* g = dy + i * dy_size;
-      for (std::int64_t c = 0; c < channels; ++c) {
-        T sum = 0;
-        for (std::int64_t q = 0; q < plane; ++q) sum += g[c * plane + q];
-        dbs[c] += sum;
-      }
+      std::fill(sum.begin(), sum.end(), T(0));
+      for (std::int64_t q = 0; q < plane; ++q)
+        for (std::int64_t c = 0; c < channels; ++c) sum[static_cast<std::size_t>(c)] += g[c * plane + q];
+      for (std::int64_t c = 0; c < channels; ++c) dbs[c] += sum[static_cast<std::size_t>(c)];
     }
   });
   // Slices in order, whatever thread ran them: reproducible sums.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 namespace saelab {
 
@@ -29,6 +30,56 @@ struct simd {
   }
 };
 
+// even[v] = src[2v], odd[v] = src[2v + 1] for 2v < n (odd gets one fewer
+// when n is odd): one image row into its two stride-2 phases.
+template <class T>
+void deinterleave(const T* src, i64 n, T* even, T* odd) {
+  using S = simd<T>;
+  using V = typename S::vec;
+  using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef index I __attribute__((vector_size(32)));
+  constexpr i64 lanes = S::lanes;
+  I evens, odds;
+  for (i64 j = 0; j < lanes; ++j) evens[j] = static_cast<index>(2 * j), odds[j] = static_cast<index>(2 * j + 1);
+  i64 v = 0;
+  for (; 2 * (v + lanes) <= n; v += lanes) {
+    const V a = S::load(src + 2 * v), b = S::load(src + 2 * v + lanes);
+    S::store(even + v, __builtin_shuffle(a, b, evens));
+    S::store(odd + v, __builtin_shuffle(a, b, odds));
+  }
+  for (; 2 * v < n; ++v) {
+    even[v] = src[2 * v];
+    if (2 * v + 1 < n) odd[v] = src[2 * v + 1];
+  }
+}
+
+// dst[2v] = even[v] + add, dst[2v + 1] = odd[v] + add for 2v (+ 1) < n:
+// the inverse of deinterleave, with the bias added.
+template <class T>
+void interleave(const T* even, const T* odd, T add, i64 n, T* dst) {
+  using S = simd<T>;
+  using V = typename S::vec;
+  using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef index I __attribute__((vector_size(32)));
+  constexpr i64 lanes = S::lanes;
+  I low, high;
+  for (i64 j = 0; j < lanes; ++j) {
+    low[j] = static_cast<index>(j / 2 + (j % 2) * lanes);
+    high[j] = static_cast<index>(lanes / 2 + j / 2 + (j % 2) * lanes);
+  }
+  const V a = S::splat(add);
+  i64 v = 0;
+  for (; 2 * (v + lanes) <= n; v += lanes) {
+    const V e = S::load(even + v) + a, o = S::load(odd + v) + a;
+    S::store(dst + 2 * v, __builtin_shuffle(e, o, low));
+    S::store(dst + 2 * v + lanes, __builtin_shuffle(e, o, high));
+  }
+  for (; 2 * v < n; ++v) {
+    dst[2 * v] = even[v] + add;
+    if (2 * v + 1 < n) dst[2 * v + 1] = odd[v] + add;
+  }
+}
+
 i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
 i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
 
@@ -38,7 +89,11 @@ template <class T, int MR, int NV>
 void gemm_tile(i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out, i64 ldo) {
   using S = simd<T>;
   using V = typename S::vec;
-  V acc[MR][NV] = {};
+  // Zeroed one by one: `= {}` compiles to a rep stos on the stack, which
+  // costs about as much as a short tile's loop.
+  V acc[MR][NV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = S::splat(T(0));
   for (i64 k = 0; k < depth; ++k) {
     const T* bk = b + off[k];
     V bv[NV];
@@ -104,7 +159,9 @@ template <class T, int KB, int MV>
 void grad_tile(position_runs runs, const T* b, const i64* off, const T* yt, i64 ldy, T* dwt, i64 ldw) {
   using S = simd<T>;
   using V = typename S::vec;
-  V acc[KB][MV] = {};
+  V acc[KB][MV];  // zeroed one by one, as in gemm_tile
+  for (int a = 0; a < KB; ++a)
+    for (int v = 0; v < MV; ++v) acc[a][v] = S::splat(T(0));
   const T* bk[KB];
   for (int a = 0; a < KB; ++a) bk[a] = b + off[a];
   for (i64 r = 0; r < runs.count; ++r)
@@ -235,6 +292,12 @@ void conv_plan<T>::split(const T* image, T* out) const {
         std::copy(src, src + w_n, row + col_start_[0]);
         continue;
       }
+      if (s == 2) {  // the common case, vectorised: columns alternate between the two phases
+        const int e = col_first_[0] == 0 ? 0 : 1;
+        deinterleave(src, w_n, row + col_start_[static_cast<std::size_t>(e)],
+                     row + col_start_[static_cast<std::size_t>(1 - e)]);
+        continue;
+      }
       for (i64 b = 0; b < s; ++b) {
         T* dst = row + col_start_[static_cast<std::size_t>(b)];
         for (i64 w = col_first_[static_cast<std::size_t>(b)], v = 0; w < w_n; w += s, ++v) dst[v] = src[w];
@@ -250,6 +313,12 @@ void conv_plan<T>::merge(const T* split_image, const T* bias, T* image) const {
     for (i64 h = 0; h < g_.height; ++h) {
       T* dst = image + (c * g_.height + h) * w_n;
       const T* row = split_image + c * channel + row_start_[static_cast<std::size_t>(h)];
+      if (s == 2) {
+        const int e = col_first_[0] == 0 ? 0 : 1;
+        interleave(row + col_start_[static_cast<std::size_t>(e)], row + col_start_[static_cast<std::size_t>(1 - e)],
+                   add, w_n, dst);
+        continue;
+      }
       for (i64 b = 0; b < s; ++b) {
         const T* src = row + col_start_[static_cast<std::size_t>(b)];
         for (i64 w = col_first_[static_cast<std::size_t>(b)], v = 0; w < w_n; w += s, ++v) dst[w] = src[v] + add;
