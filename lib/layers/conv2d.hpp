@@ -5,9 +5,8 @@
 //
 // Per sample, forward is conv_plan::apply (y = W im2col(x) + b), backward
 // weight_grad (dW += dy im2col(x)^T) and apply_adjoint (dx = col2im(W^T dy)).
-// Samples run on blas::threads() threads; see for_each_slice for why the
+// Samples run on blas::threads() threads through conv_batch, which says why the
 // sums over samples do not depend on that number.
-
 
 #include "layers/conv_batch.hpp"
 #include "layers/layer.hpp"

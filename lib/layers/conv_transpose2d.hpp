@@ -11,7 +11,6 @@
 // output_padding (< stride) only picks which of the `stride` input sizes that
 // conv2d maps to H is meant.
 
-
 #include "layers/conv_batch.hpp"
 #include "layers/layer.hpp"
 
