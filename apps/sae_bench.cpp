@@ -30,7 +30,7 @@
 #include "data/idx.hpp"
 #include "experiment/flops.hpp"
 #include "experiment/model.hpp"
-#include "experiment/trainer.hpp"
+#include "experiment/session.hpp"
 #include "tensor/blas.hpp"
 #include "tensor/rng.hpp"
 
@@ -195,11 +195,10 @@ int run(const bench_options& o) {
   // Only training batches are used; keep the test set out of the memory figure.
   cfg.train.test_limit = 1;
   blas::set_threads(cfg.run.threads);
-  const auto data = load_mnist(cfg.data.dir, cfg.train.train_limit, cfg.train.test_limit);
-  auto net = build_model<float>(cfg.model, shape{1, 28, 28});
-  rng r(cfg.run.seed);
-  net->init(r);
-  trainer t(cfg, *net, data, r);
+  training_session s(cfg);
+  const mnist_data& data = s.data;
+  network<float>& net = *s.net;
+  trainer& t = s.t;
 
   const std::int64_t train_images = data.train.images.size(0), batch = cfg.train.batch_size;
   const std::int64_t batches = (train_images + batch - 1) / batch;
@@ -209,32 +208,32 @@ int run(const bench_options& o) {
                                    o.warmup, o.steps, batches, batch));
 
   fmt::print("sae-bench {} ({}), batch {}, {} threads, float\n{}objective: {}; optimiser: {}\n", o.config,
-             to_string(cfg.model.arch), batch, cfg.run.threads, net->summary(), t.objective_terms().describe(),
+             to_string(cfg.model.arch), batch, cfg.run.threads, net.summary(), t.objective_terms().describe(),
              t.optim().describe());
   fmt::print("training {} warm-up + {} timed steps on shuffled MNIST batches...\n", o.warmup, o.steps);
   std::fflush(stdout);
 
-  step_clock clock(*net, o.warmup, o.steps);
+  step_clock clock(net, o.warmup, o.steps);
   t.run(clock, clock.stop_flag());
   const double step_s = clock.seconds() / o.steps;
-  const std::uint64_t hash = hash_params(net->params());
+  const std::uint64_t hash = hash_params(net.params());
 
   // What the rest of a step is made of, timed apart on the last batch's tape.
   const tensor<float> x = data.train.images.slice(0, batch);
-  objective<float> obj(*net, cfg.train.loss, cfg.sparsity);
-  net->forward(x);
+  objective<float> obj(net, cfg.train.loss, cfg.sparsity);
+  net.forward(x);
   const int reps = 5;
   obj.evaluate(x, true);  // its first call allocates
   auto t0 = bench_clock::now();
   for (int i = 0; i < reps; ++i) obj.evaluate(x, true);
   const double evaluate_s = seconds_since(t0) / reps;
   t0 = bench_clock::now();
-  for (int i = 0; i < reps; ++i) t.optim().step(net->params(), net->grads());
+  for (int i = 0; i < reps; ++i) t.optim().step(net.params(), net.grads());
   const double optim_s = seconds_since(t0) / reps;
   const double rss = peak_rss_mib();
 
   // The table.
-  const network_flops f = count_flops(*net);
+  const network_flops f = count_flops(net);
   const auto& lt = clock.layers();
   const double nb = static_cast<double>(batch);
   fmt::print("\nper layer, per step of {} images (FLOPs per image; ms and GFLOP/s per step, forward / backward):\n",
@@ -242,11 +241,11 @@ int run(const bench_options& o) {
   fmt::print("{:>2} {:<44} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>6}\n", "#", "layer", "MFLOP fwd", "MFLOP bwd",
              "ms fwd", "ms bwd", "GF/s fwd", "GF/s bwd", "% step");
   double layer_s = 0;
-  for (int i = 0; i < net->size(); ++i) {
+  for (int i = 0; i < net.size(); ++i) {
     const auto& lf = f.layers[static_cast<std::size_t>(i)];
     const double sf = lt.forward[static_cast<std::size_t>(i)] / o.steps, sb = lt.backward[static_cast<std::size_t>(i)] / o.steps;
     layer_s += sf + sb;
-    fmt::print("{:>2} {:<44} {:>10} {:>10} {:>8.2f} {:>8.2f} {:>8} {:>8} {:>6.1f}\n", i, net->at(i).describe(),
+    fmt::print("{:>2} {:<44} {:>10} {:>10} {:>8.2f} {:>8.2f} {:>8} {:>8} {:>6.1f}\n", i, net.at(i).describe(),
                mflop(lf.forward), mflop(lf.backward()), 1e3 * sf, 1e3 * sb,
                gflops(static_cast<double>(lf.forward) * nb, sf), gflops(static_cast<double>(lf.backward()) * nb, sb),
                100 * (sf + sb) / step_s);

@@ -14,7 +14,7 @@
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
 #include "experiment/progress.hpp"
-#include "experiment/trainer.hpp"
+#include "experiment/session.hpp"
 #include "log/h5.hpp"
 #include "log/run_log.hpp"
 #include "report/figures.hpp"
@@ -383,11 +383,7 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   // Everything that can fail on bad input fails before the directory exists.
   check_new_run_directory(dir, default_location);
   blas::set_threads(cfg.run.threads);
-  const auto data = load_mnist(cfg.data.dir, cfg.train.train_limit, cfg.train.test_limit);
-  auto net = build_model<float>(cfg.model, shape{1, 28, 28});
-  rng r(cfg.run.seed);
-  net->init(r);
-  trainer t(cfg, *net, data, r);
+  training_session s(cfg);
 
   create_run_directory(dir);
   auto lock = run_lock::acquire(dir);
@@ -396,12 +392,13 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   std::optional<run_log> log;
   try {
     write_text_atomically(dir / "resolved.ini", resolved_ini(cfg, dir));
-    log.emplace(dir / "run.h5", cfg, to_ini(recorded(cfg)), *net, data.test.images, t.objective_terms(), log_info());
+    log.emplace(dir / "run.h5", cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images, s.t.objective_terms(),
+                log_info());
   } catch (const std::exception& e) {
     record_failure(dir, nullptr, 0, cfg.train.epochs, e.what());
     throw;
   }
-  return train_and_record({cfg, dir, data, *net, r, t, *log}, opt);
+  return train_and_record({cfg, dir, s.data, *s.net, s.r, s.t, *log}, opt);
 }
 
 run_status resume_experiment(const fs::path& dir, const std::vector<std::string>& overrides, const run_options& opt) {
@@ -453,29 +450,25 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
 
   cfg.run.out = d;
   blas::set_threads(cfg.run.threads);
-  const auto data = load_mnist(cfg.data.dir, cfg.train.train_limit, cfg.train.test_limit);
-  auto net = build_model<float>(cfg.model, shape{1, 28, 28});
-  rng r(cfg.run.seed);
-  net->init(r);  // a run without a checkpoint yet starts over from its seed
-  trainer t(cfg, *net, data, r);
+  training_session s(cfg);  // a run without a checkpoint yet starts over from its seed
   if (fs::exists(model, ec)) {
-    const checkpoint_info info = load_checkpoint(model, *net, &t.optim(), &r);
-    t.set_next_epoch(info.next_epoch);
+    const checkpoint_info info = load_checkpoint(model, *s.net, &s.t.optim(), &s.r);
+    s.t.set_next_epoch(info.next_epoch);
   }
 
   // The log continues where the checkpoint does: rows past it are cut.
   const fs::path log_path = dir / "run.h5";
   std::optional<run_log> log;
   if (done == 0) {
-    log.emplace(log_path, cfg, to_ini(recorded(cfg)), *net, data.test.images, t.objective_terms(), log_info());
+    log.emplace(log_path, cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images, s.t.objective_terms(), log_info());
   } else if (!fs::exists(log_path, ec)) {
     throw run_dir_error(fmt::format("{}: missing, so the log cannot continue after epoch {}; restore it, or start "
                                     "a new run",
                                     log_path.string(), done));
   } else {
     const auto reopen = [&] {
-      return run_log::reopen(log_path, cfg, *net, data.test.images, t.objective_terms(), log_info(),
-                             {done, t.optim().steps()});
+      return run_log::reopen(log_path, cfg, *s.net, s.data.test.images, s.t.objective_terms(), log_info(),
+                             {done, s.t.optim().steps()});
     };
     try {
       log.emplace(reopen());
@@ -499,7 +492,7 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
     record_failure(dir, &*log, done, cfg.train.epochs, e.what());
     throw;
   }
-  return train_and_record({cfg, dir, data, *net, r, t, *log}, opt);
+  return train_and_record({cfg, dir, s.data, *s.net, s.r, s.t, *log}, opt);
 }
 
 }  // namespace saelab

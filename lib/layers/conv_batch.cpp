@@ -9,9 +9,9 @@ namespace saelab {
 
 template <class T>
 void conv_batch<T>::prepare(const conv_geometry& g, std::int64_t grid_channels) {
-  if (!planned_ || !(plan_.geometry() == g) || plan_.grid_channels() != grid_channels) {
+  // A default plan has an empty geometry, so the first call builds one too.
+  if (!(plan_.geometry() == g) || plan_.grid_channels() != grid_channels) {
     plan_ = conv_plan<T>(g, grid_channels);
-    planned_ = true;
     workspaces_.clear();
   }
   threads_ = std::max(1, blas::threads());

@@ -44,7 +44,6 @@ class conv_batch {
 
  private:
   conv_plan<T> plan_;
-  bool planned_ = false;
   int threads_ = 1;
   std::vector<workspace> workspaces_;    // one per thread
   std::vector<T> packed_;                // W for apply_adjoint

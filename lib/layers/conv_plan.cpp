@@ -22,6 +22,9 @@ struct simd {
     std::memcpy(&v, p, sizeof v);  // unaligned load
     return v;
   }
+  // Lane indices for __builtin_shuffle: integers of T's width.
+  using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+  typedef index ivec __attribute__((vector_size(32)));
   static void store(T* p, vec v) { std::memcpy(p, &v, sizeof v); }
   // Written out element by element so GCC emits one broadcast.
   static vec splat(T x) {
@@ -36,10 +39,9 @@ template <class T>
 void deinterleave(const T* src, i64 n, T* even, T* odd) {
   using S = simd<T>;
   using V = typename S::vec;
-  using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef index I __attribute__((vector_size(32)));
+  using index = typename S::index;
   constexpr i64 lanes = S::lanes;
-  I evens, odds;
+  typename S::ivec evens, odds;
   for (i64 j = 0; j < lanes; ++j) evens[j] = static_cast<index>(2 * j), odds[j] = static_cast<index>(2 * j + 1);
   i64 v = 0;
   for (; 2 * (v + lanes) <= n; v += lanes) {
@@ -59,10 +61,9 @@ template <class T>
 void interleave(const T* even, const T* odd, T add, i64 n, T* dst) {
   using S = simd<T>;
   using V = typename S::vec;
-  using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef index I __attribute__((vector_size(32)));
+  using index = typename S::index;
   constexpr i64 lanes = S::lanes;
-  I low, high;
+  typename S::ivec low, high;
   for (i64 j = 0; j < lanes; ++j) {
     low[j] = static_cast<index>(j / 2 + (j % 2) * lanes);
     high[j] = static_cast<index>(lanes / 2 + j / 2 + (j % 2) * lanes);

@@ -315,10 +315,7 @@ void run_log::impl::create_layout(const experiment_config& cfg, const std::strin
 // Opens every dataset of the layout; checks it fits this network.
 void run_log::impl::open_layout(const std::filesystem::path& path) {
   const h5::file& f = file;
-  const auto open = [&](const std::string& p) {
-    if (!h5::exists(f, p)) refuse(path, fmt::format("it has no {}", p));
-    return h5::open_dataset(f, p);
-  };
+  const auto open = [&](const std::string& name) { return series::open_or_refuse(f, path, name); };
   step_step = open("/steps/step");
   step_epoch = open("/steps/epoch");
   step_loss = open("/steps/loss");

@@ -22,6 +22,11 @@ void refuse(const std::filesystem::path& path, const std::string& why) {
   throw std::runtime_error(fmt::format("{}: cannot resume this log: {}", path.string(), why));
 }
 
+h5::dataset open_or_refuse(const h5::object& f, const std::filesystem::path& path, const std::string& name) {
+  if (!h5::exists(f, name)) refuse(path, fmt::format("it has no {}", name));
+  return h5::open_dataset(f, name);
+}
+
 void truncate_rows(const std::filesystem::path& path, const h5::dataset& ds, hsize_t rows) {
   h5::extent d = h5::dims(ds);
   if (d.empty()) h5::detail::fail_plain(ds.where(), "truncate", "not a series");

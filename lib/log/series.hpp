@@ -23,6 +23,9 @@ std::string shape_text(const h5::extent& e);  // "[16, 28, 28]"
 // "PATH: cannot resume this log: WHY".
 [[noreturn]] void refuse(const std::filesystem::path& path, const std::string& why);
 
+// Opens `name` in a log being resumed; refuses a log that lacks it.
+h5::dataset open_or_refuse(const h5::object& f, const std::filesystem::path& path, const std::string& name);
+
 // Shrinks the first axis of a series to `rows`; refuses one with fewer.
 void truncate_rows(const std::filesystem::path& path, const h5::dataset& ds, hsize_t rows);
 

@@ -100,10 +100,7 @@ void weight_log::create(const h5::file& f, const network<float>& net) {
 }
 
 weight_log::weight_log(const h5::file& f, const network<float>& net, const std::filesystem::path& path) : net_(&net) {
-  const auto open = [&](const std::string& p) {
-    if (!h5::exists(f, p)) series::refuse(path, fmt::format("it has no {}", p));
-    return h5::open_dataset(f, p);
-  };
+  const auto open = [&](const std::string& name) { return series::open_or_refuse(f, path, name); };
   epochs_ = open("/weights/epochs");
   for (int i = 0; i < net.size(); ++i) {
     if (net.at(i).param_count() == 0) continue;
