@@ -442,4 +442,15 @@ TEST_CASE("float layers agree with double", "[conv]") {
     conv_transpose2d<double> d(8, 1, 8);
     compare(f, d, shape{8, 21, 21});
   }
+  {
+    // Stride 2 on rows of 16 or more: the vectorised split and merge of
+    // the phases, with odd widths (a tail) and padding 0 and 1 (which phase
+    // takes the even columns).
+    conv2d<float> f(2, 3, 5, 2, 1);
+    conv2d<double> d(2, 3, 5, 2, 1);
+    compare(f, d, shape{2, 19, 37});
+    conv_transpose2d<float> tf(3, 2, 5, 2, 0, 1);
+    conv_transpose2d<double> td(3, 2, 5, 2, 0, 1);
+    compare(tf, td, shape{3, 9, 17});
+  }
 }
