@@ -433,6 +433,13 @@ TEST_CASE("float layers agree with double", "[conv]") {
     compare(f, d, shape{8, 26, 26});
   }
   {
+    // 13 channels: a full block of 8 (4 in double) and a partial one, for
+    // the transposes into the weight-gradient layout and the bias sums.
+    conv2d<float> f(4, 13, 3);
+    conv2d<double> d(4, 13, 3);
+    compare(f, d, shape{4, 11, 13});
+  }
+  {
     conv_transpose2d<float> f(5, 3, 4, 3, 1, 2);
     conv_transpose2d<double> d(5, 3, 4, 3, 1, 2);
     compare(f, d, shape{5, 4, 7});

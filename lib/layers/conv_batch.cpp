@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "layers/conv_kernels.hpp"
 #include "tensor/blas.hpp"
 #include "tensor/parallel.hpp"
 
@@ -46,13 +47,7 @@ void conv_batch<T>::backward(std::int64_t n, const T* dy, std::int64_t dy_size, 
     std::vector<T> sum(static_cast<std::size_t>(channels));
     for (std::int64_t i = begin; i < end; ++i) {
       body(i, dwt, ws);
-      // Each channel's sum is one chain over its plane, in order; running
-      // the channels' chains side by side keeps several adds in flight
-      // (one chain alone waits on every add) without changing a bit.
-      const T* g = dy + i * dy_size;
-      std::fill(sum.begin(), sum.end(), T(0));
-      for (std::int64_t q = 0; q < plane; ++q)
-        for (std::int64_t c = 0; c < channels; ++c) sum[static_cast<std::size_t>(c)] += g[c * plane + q];
+      conv_kernels::channel_sums(dy + i * dy_size, channels, plane, sum.data());
       for (std::int64_t c = 0; c < channels; ++c) dbs[c] += sum[static_cast<std::size_t>(c)];
     }
   });

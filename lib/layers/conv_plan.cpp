@@ -1,210 +1,12 @@
 #include "layers/conv_plan.hpp"
 
 #include <algorithm>
-#include <cstring>
-#include <thread>
-#include <type_traits>
+
+#include "layers/conv_kernels.hpp"
 
 namespace saelab {
 
-namespace {
-
-using i64 = std::int64_t;
-
-// 256-bit vectors through GCC's vector extensions, so one kernel source
-// serves float (8 lanes) and double (4); -march=haswell makes them AVX2 FMAs.
-template <class T>
-struct simd {
-  typedef T vec __attribute__((vector_size(32)));
-  static constexpr i64 lanes = 32 / sizeof(T);
-  static vec load(const T* p) {
-    vec v;
-    std::memcpy(&v, p, sizeof v);  // unaligned load
-    return v;
-  }
-  // Lane indices for __builtin_shuffle: integers of T's width.
-  using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef index ivec __attribute__((vector_size(32)));
-  static void store(T* p, vec v) { std::memcpy(p, &v, sizeof v); }
-  // Written out element by element so GCC emits one broadcast.
-  static vec splat(T x) {
-    if constexpr (lanes == 8) return vec{x, x, x, x, x, x, x, x};
-    else return vec{x, x, x, x};
-  }
-};
-
-// even[v] = src[2v], odd[v] = src[2v + 1] for 2v < n (odd gets one fewer
-// when n is odd): one image row into its two stride-2 phases.
-template <class T>
-void deinterleave(const T* src, i64 n, T* even, T* odd) {
-  using S = simd<T>;
-  using V = typename S::vec;
-  using index = typename S::index;
-  constexpr i64 lanes = S::lanes;
-  typename S::ivec evens, odds;
-  for (i64 j = 0; j < lanes; ++j) evens[j] = static_cast<index>(2 * j), odds[j] = static_cast<index>(2 * j + 1);
-  i64 v = 0;
-  for (; 2 * (v + lanes) <= n; v += lanes) {
-    const V a = S::load(src + 2 * v), b = S::load(src + 2 * v + lanes);
-    S::store(even + v, __builtin_shuffle(a, b, evens));
-    S::store(odd + v, __builtin_shuffle(a, b, odds));
-  }
-  for (; 2 * v < n; ++v) {
-    even[v] = src[2 * v];
-    if (2 * v + 1 < n) odd[v] = src[2 * v + 1];
-  }
-}
-
-// dst[2v] = even[v] + add, dst[2v + 1] = odd[v] + add for 2v (+ 1) < n:
-// the inverse of deinterleave, with the bias added.
-template <class T>
-void interleave(const T* even, const T* odd, T add, i64 n, T* dst) {
-  using S = simd<T>;
-  using V = typename S::vec;
-  using index = typename S::index;
-  constexpr i64 lanes = S::lanes;
-  typename S::ivec low, high;
-  for (i64 j = 0; j < lanes; ++j) {
-    low[j] = static_cast<index>(j / 2 + (j % 2) * lanes);
-    high[j] = static_cast<index>(lanes / 2 + j / 2 + (j % 2) * lanes);
-  }
-  const V a = S::splat(add);
-  i64 v = 0;
-  for (; 2 * (v + lanes) <= n; v += lanes) {
-    const V e = S::load(even + v) + a, o = S::load(odd + v) + a;
-    S::store(dst + 2 * v, __builtin_shuffle(e, o, low));
-    S::store(dst + 2 * v + lanes, __builtin_shuffle(e, o, high));
-  }
-  for (; 2 * v < n; ++v) {
-    dst[2 * v] = even[v] + add;
-    if (2 * v + 1 < n) dst[2 * v + 1] = odd[v] + add;
-  }
-}
-
-i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
-i64 round_up(i64 a, i64 b) { return ceil_div(a, b) * b; }
-
-// out[m, q] = sum_k a[m, k] * b[off[k] + q] for MR rows and NV vectors of
-// positions q, all accumulators in registers (MR*NV + NV + 1 of the 16).
-template <class T, int MR, int NV>
-void gemm_tile(i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out, i64 ldo) {
-  using S = simd<T>;
-  using V = typename S::vec;
-  // Zeroed one by one: `= {}` compiles to a rep stos on the stack, which
-  // costs about as much as a short tile's loop.
-  V acc[MR][NV];
-  for (int m = 0; m < MR; ++m)
-    for (int v = 0; v < NV; ++v) acc[m][v] = S::splat(T(0));
-  for (i64 k = 0; k < depth; ++k) {
-    const T* bk = b + off[k];
-    V bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = S::load(bk + v * S::lanes);
-    for (int m = 0; m < MR; ++m) {
-      const V am = S::splat(a[m * lda + k]);
-      for (int v = 0; v < NV; ++v) acc[m][v] += am * bv[v];
-    }
-  }
-  for (int m = 0; m < MR; ++m)
-    for (int v = 0; v < NV; ++v) S::store(out + m * ldo + v * S::lanes, acc[m][v]);
-}
-
-// Positions handled by the kernels: `count` runs of `length` positions, run
-// r starting at r * stride. One run covers a whole plane; one run per grid
-// row skips the dropped columns of wide rows.
-struct position_runs {
-  i64 count = 1, stride = 0, length = 0;
-};
-
-// The product above over rows x positions (run lengths whole vectors): a
-// GEMM whose second operand is read through row offsets instead of a
-// matrix. Groups of 4 rows take 3 vectors of positions at a time; 1 to 3
-// left-over rows take more vectors (up to 12 accumulators), so a single row
-// (conv_transpose2d with one output channel) still keeps both FMA pipes fed.
-// Each output is one chain over k = 0..depth-1 whatever the tile, so the
-// tiling never changes a result.
-template <class T>
-void gemm_offsets(i64 rows, position_runs runs, i64 depth, const T* a, i64 lda, const T* b, const i64* off, T* out,
-                  i64 ldo) {
-  using tile_fn = void (*)(i64, const T*, i64, const T*, const i64*, T*, i64);
-  static constexpr tile_fn four[3] = {gemm_tile<T, 4, 1>, gemm_tile<T, 4, 2>, gemm_tile<T, 4, 3>};
-  static constexpr tile_fn three[3] = {gemm_tile<T, 3, 1>, gemm_tile<T, 3, 2>, gemm_tile<T, 3, 3>};
-  static constexpr tile_fn two[6] = {gemm_tile<T, 2, 1>, gemm_tile<T, 2, 2>, gemm_tile<T, 2, 3>,
-                                     gemm_tile<T, 2, 4>, gemm_tile<T, 2, 5>, gemm_tile<T, 2, 6>};
-  static constexpr tile_fn one[12] = {gemm_tile<T, 1, 1>, gemm_tile<T, 1, 2>,  gemm_tile<T, 1, 3>,
-                                      gemm_tile<T, 1, 4>, gemm_tile<T, 1, 5>,  gemm_tile<T, 1, 6>,
-                                      gemm_tile<T, 1, 7>, gemm_tile<T, 1, 8>,  gemm_tile<T, 1, 9>,
-                                      gemm_tile<T, 1, 10>, gemm_tile<T, 1, 11>, gemm_tile<T, 1, 12>};
-  constexpr i64 lanes = simd<T>::lanes;
-  const i64 full = rows - rows % 4, rest = rows % 4;
-  const tile_fn* rest_tiles = rest == 1 ? one : rest == 2 ? two : three;
-  const i64 rest_nv = rest == 1 ? 12 : rest == 2 ? 6 : 3;
-  for (i64 r = 0; r < runs.count; ++r) {
-    const i64 base = r * runs.stride;
-    for (i64 q = 0; q < runs.length; q += 3 * lanes) {
-      const i64 nv = std::min<i64>(3, (runs.length - q) / lanes);
-      for (i64 m = 0; m < full; m += 4)
-        four[nv - 1](depth, a + m * lda, lda, b + base + q, off, out + m * ldo + base + q, ldo);
-    }
-    if (rest == 0) continue;
-    for (i64 q = 0; q < runs.length; q += rest_nv * lanes) {
-      const i64 nv = std::min<i64>(rest_nv, (runs.length - q) / lanes);
-      rest_tiles[nv - 1](depth, a + full * lda, lda, b + base + q, off, out + full * ldo + base + q, ldo);
-    }
-  }
-}
-
-// dwt[k, m] += sum_q b[off[k] + q] * yt[q, m] for KB rows k and MV vectors of
-// m: a long reduction over the positions q of `runs`, in order, with every
-// operand a plain load or broadcast.
-template <class T, int KB, int MV>
-void grad_tile(position_runs runs, const T* b, const i64* off, const T* yt, i64 ldy, T* dwt, i64 ldw) {
-  using S = simd<T>;
-  using V = typename S::vec;
-  V acc[KB][MV];  // zeroed one by one, as in gemm_tile
-  for (int a = 0; a < KB; ++a)
-    for (int v = 0; v < MV; ++v) acc[a][v] = S::splat(T(0));
-  const T* bk[KB];
-  for (int a = 0; a < KB; ++a) bk[a] = b + off[a];
-  for (i64 r = 0; r < runs.count; ++r)
-    for (i64 q = r * runs.stride, end = q + runs.length; q < end; ++q) {
-      V yv[MV];
-      for (int v = 0; v < MV; ++v) yv[v] = S::load(yt + q * ldy + v * S::lanes);
-      for (int a = 0; a < KB; ++a) {
-        const V xb = S::splat(bk[a][q]);
-        for (int v = 0; v < MV; ++v) acc[a][v] += xb * yv[v];
-      }
-    }
-  for (int a = 0; a < KB; ++a)
-    for (int v = 0; v < MV; ++v) {
-      T* p = dwt + a * ldw + v * S::lanes;
-      S::store(p, S::load(p) + acc[a][v]);
-    }
-}
-
-// With two vectors of m, 6 rows k at a time keep 12 chains in flight; with
-// one (8 grid channels in float), 8 rows (more would run out of registers
-// for the row pointers). Rows are split into tiles of near-equal size, so no
-// tile is left with one or two chains.
-template <class T>
-void grad_offsets(i64 depth, position_runs runs, i64 m_pad, const T* b, const i64* off, const T* yt, T* dwt) {
-  using tile_fn = void (*)(position_runs, const T*, const i64*, const T*, i64, T*, i64);
-  static constexpr tile_fn one[8] = {grad_tile<T, 1, 1>, grad_tile<T, 2, 1>, grad_tile<T, 3, 1>, grad_tile<T, 4, 1>,
-                                     grad_tile<T, 5, 1>, grad_tile<T, 6, 1>, grad_tile<T, 7, 1>, grad_tile<T, 8, 1>};
-  static constexpr tile_fn two[6] = {grad_tile<T, 1, 2>, grad_tile<T, 2, 2>, grad_tile<T, 3, 2>,
-                                     grad_tile<T, 4, 2>, grad_tile<T, 5, 2>, grad_tile<T, 6, 2>};
-  constexpr i64 lanes = simd<T>::lanes;
-  for (i64 m = 0; m < m_pad; m += 2 * lanes) {
-    const i64 mv = std::min<i64>(2, (m_pad - m) / lanes);
-    const i64 tiles = ceil_div(depth, mv == 1 ? 8 : 6), small = depth / tiles, larger = depth % tiles;
-    for (i64 t = 0, k = 0; t < tiles; ++t) {
-      const i64 n = small + (t < larger ? 1 : 0);
-      (mv == 1 ? one : two)[n - 1](runs, b, off + k, yt + m, m_pad, dwt + k * m_pad + m, m_pad);
-      k += n;
-    }
-  }
-}
-
-}  // namespace
+using namespace conv_kernels;
 
 conv_geometry conv_geometry_for(std::int64_t channels, std::int64_t height, std::int64_t width, std::int64_t kernel,
                                 std::int64_t stride, std::int64_t padding) {
@@ -267,6 +69,7 @@ conv_plan<T>::conv_plan(const conv_geometry& g, std::int64_t grid_channels) : g_
           for (i64 j = 0; j * s + b < k; ++j) adj_off_.push_back(m * grid_in_row_ + border_ - i * phase_w_ - j);
       adj_start_.push_back(static_cast<i64>(adj_off_.size()));
     }
+
 }
 
 template <class T>
@@ -386,12 +189,8 @@ void conv_plan<T>::weight_grad(const T* grid, const T* image, T* dwt, workspace&
   // grid_t [wide, M padded]: the dropped columns and the padding of M stay
   // zero, so they add nothing.
   const i64 ho = g_.out_height, wo = g_.out_width;
-  for (i64 m = 0; m < m_; ++m)
-    for (i64 oh = 0; oh < ho; ++oh) {
-      const T* src = grid + (m * ho + oh) * wo;
-      T* dst = ws.grid_t.data() + oh * phase_w_ * m_pad_ + m;
-      for (i64 ow = 0; ow < wo; ++ow) dst[ow * m_pad_] = src[ow];
-    }
+  for (i64 oh = 0; oh < ho; ++oh)
+    transpose(grid + oh * wo, m_, wo, ho * wo, m_ * ho * wo - oh * wo, ws.grid_t.data() + oh * phase_w_ * m_pad_, m_pad_);
   // Where wide rows drop more than an eighth, only the kept columns of each
   // row are visited. The dropped ones are zero in grid_t, and adding a zero
   // product leaves a chain as it was (a chain of FMAs started at +0 is never
