@@ -87,31 +87,37 @@ void interleave(const T* even, const T* odd, T add, i64 n, T* dst) {
 }
 
 // out[p * ldo + r] = src[r * lds + p] for r, p < lanes: one square block
-// transposed through registers (unpack, then pairs, then 128-bit halves).
+// transposed through registers. For float, one half of the columns at a
+// time: rows r and r + 4 share a register (one 128-bit half each), so two
+// rounds of in-half shuffles finish a column, and at most 8 registers are
+// live (all 8 rows at once spilled to the stack).
 template <class T>
 void transpose_block(const T* src, i64 lds, T* out, i64 ldo) {
   using S = simd<T>;
   using V = typename S::vec;
   using I = typename S::ivec;
-  constexpr i64 lanes = S::lanes;
-  V r[lanes];
-  for (i64 i = 0; i < lanes; ++i) r[i] = S::load(src + i * lds);
-  if constexpr (lanes == 8) {
-    V t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = __builtin_shuffle(r[i], r[i + 1], I{0, 8, 1, 9, 4, 12, 5, 13});
-      t[i + 1] = __builtin_shuffle(r[i], r[i + 1], I{2, 10, 3, 11, 6, 14, 7, 15});
-    }
-    for (int i = 0; i < 8; i += 4)
-      for (int h = 0; h < 2; ++h) {
-        u[i + 2 * h] = __builtin_shuffle(t[i + h], t[i + h + 2], I{0, 1, 8, 9, 4, 5, 12, 13});
-        u[i + 2 * h + 1] = __builtin_shuffle(t[i + h], t[i + h + 2], I{2, 3, 10, 11, 6, 7, 14, 15});
+  if constexpr (S::lanes == 8) {
+    typedef T half __attribute__((vector_size(16)));
+    for (int c = 0; c < 8; c += 4) {
+      V a[4];
+      for (int i = 0; i < 4; ++i) {
+        half lo, hi;
+        std::memcpy(&lo, src + i * lds + c, sizeof lo);
+        std::memcpy(&hi, src + (i + 4) * lds + c, sizeof hi);
+        a[i] = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
       }
-    for (int i = 0; i < 4; ++i) {
-      S::store(out + i * ldo, __builtin_shuffle(u[i], u[i + 4], I{0, 1, 2, 3, 8, 9, 10, 11}));
-      S::store(out + (i + 4) * ldo, __builtin_shuffle(u[i], u[i + 4], I{4, 5, 6, 7, 12, 13, 14, 15}));
+      const V t0 = __builtin_shuffle(a[0], a[1], I{0, 8, 1, 9, 4, 12, 5, 13});
+      const V t1 = __builtin_shuffle(a[0], a[1], I{2, 10, 3, 11, 6, 14, 7, 15});
+      const V t2 = __builtin_shuffle(a[2], a[3], I{0, 8, 1, 9, 4, 12, 5, 13});
+      const V t3 = __builtin_shuffle(a[2], a[3], I{2, 10, 3, 11, 6, 14, 7, 15});
+      S::store(out + c * ldo, __builtin_shuffle(t0, t2, I{0, 1, 8, 9, 4, 5, 12, 13}));
+      S::store(out + (c + 1) * ldo, __builtin_shuffle(t0, t2, I{2, 3, 10, 11, 6, 7, 14, 15}));
+      S::store(out + (c + 2) * ldo, __builtin_shuffle(t1, t3, I{0, 1, 8, 9, 4, 5, 12, 13}));
+      S::store(out + (c + 3) * ldo, __builtin_shuffle(t1, t3, I{2, 3, 10, 11, 6, 7, 14, 15}));
     }
   } else {
+    V r[4];
+    for (int i = 0; i < 4; ++i) r[i] = S::load(src + i * lds);
     const V t0 = __builtin_shuffle(r[0], r[1], I{0, 4, 2, 6}), t1 = __builtin_shuffle(r[0], r[1], I{1, 5, 3, 7});
     const V t2 = __builtin_shuffle(r[2], r[3], I{0, 4, 2, 6}), t3 = __builtin_shuffle(r[2], r[3], I{1, 5, 3, 7});
     S::store(out, __builtin_shuffle(t0, t2, I{0, 1, 4, 5}));
@@ -119,6 +125,26 @@ void transpose_block(const T* src, i64 lds, T* out, i64 ldo) {
     S::store(out + 2 * ldo, __builtin_shuffle(t0, t2, I{2, 3, 6, 7}));
     S::store(out + 3 * ldo, __builtin_shuffle(t1, t3, I{2, 3, 6, 7}));
   }
+}
+
+// dst[i] = src[i] for i < n, and dst[i] = src[i] + add: whole vectors, then
+// the tail. The rows moved here are a few dozen floats, too short for a
+// call to memmove to pay.
+template <class T>
+void copy_row(const T* src, i64 n, T* dst) {
+  using S = simd<T>;
+  i64 i = 0;
+  for (; i + S::lanes <= n; i += S::lanes) S::store(dst + i, S::load(src + i));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+template <class T>
+void copy_row_add(const T* src, i64 n, T add, T* dst) {
+  using S = simd<T>;
+  const typename S::vec a = S::splat(add);
+  i64 i = 0;
+  for (; i + S::lanes <= n; i += S::lanes) S::store(dst + i, S::load(src + i) + a);
+  for (; i < n; ++i) dst[i] = src[i] + add;
 }
 
 inline i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
@@ -257,34 +283,39 @@ void grad_offsets(i64 depth, position_runs runs, i64 m_pad, const T* b, const i6
   }
 }
 
-// Writes src [rows, cols] (row stride lds) transposed into dst [cols, rows]
-// (row stride ldd), square blocks through registers; element by element,
-// the strided stores falsely alias the loads (same address bits below 4
-// KiB) and stall. `readable` elements from src may be read: a block cut by
-// the last column reads on into the next row where that is within it, and
-// is staged through a zeroed square only where it is not.
+// grid [M, Ho, Wo] transposed into wide [Ho * Ws, m_pad]: position (oh, ow)
+// gets its M channels at row oh * Ws + ow, the other rows and the padding of
+// M are left alone. Square blocks of channels x positions go through
+// registers along the whole plane (element by element, the strided stores
+// falsely alias the loads, same address bits below 4 KiB, and stall); only
+// the last block of the grid, which would read past its end, and a block of
+// fewer than `lanes` channels are staged through a zeroed square.
 template <class T>
-void transpose(const T* src, i64 rows, i64 cols, i64 lds, i64 readable, T* dst, i64 ldd) {
-  constexpr i64 lanes = simd<T>::lanes;
-  T in[lanes * lanes], out[lanes * lanes];
-  for (i64 r = 0; r < rows; r += lanes)
-    for (i64 c = 0; c < cols; c += lanes) {
-      const T* s = src + r * lds + c;
-      T* d = dst + c * ldd + r;
-      const i64 nr = std::min(lanes, rows - r), nc = std::min(lanes, cols - c);
-      if (nr == lanes && nc == lanes) {
-        transpose_block(s, lds, d, ldd);
-        continue;
-      }
-      if (nr == lanes && (r + lanes - 1) * lds + c + lanes <= readable) {
-        transpose_block(s, lds, out, lanes);
+void transpose_to_wide(const T* grid, i64 m_n, i64 ho, i64 wo, i64 ws, i64 m_pad, T* wide) {
+  using S = simd<T>;
+  constexpr i64 lanes = S::lanes;
+  const i64 plane = ho * wo;
+  T in[lanes * lanes], block[lanes * lanes];
+  for (i64 m = 0; m < m_n; m += lanes) {
+    const i64 rows = std::min(lanes, m_n - m);
+    for (i64 p = 0, oh = 0, ow = 0; p < plane; p += lanes) {
+      const T* src = grid + m * plane + p;
+      const i64 cols = std::min(lanes, plane - p);
+      if (rows == lanes && (m + lanes - 1) * plane + p + lanes <= m_n * plane) {
+        transpose_block(src, plane, block, lanes);
       } else {
         std::fill(in, in + lanes * lanes, T(0));
-        for (i64 i = 0; i < nr; ++i) std::copy(s + i * lds, s + i * lds + nc, in + i * lanes);
-        transpose_block(in, lanes, out, lanes);
+        for (i64 i = 0; i < rows; ++i) copy_row(src + i * plane, cols, in + i * lanes);
+        transpose_block(in, lanes, block, lanes);
       }
-      for (i64 j = 0; j < nc; ++j) std::copy(out + j * lanes, out + j * lanes + nr, d + j * ldd);
+      for (i64 j = 0; j < cols; ++j) {
+        T* dst = wide + (oh * ws + ow) * m_pad + m;
+        if (rows == lanes) S::store(dst, S::load(block + j * lanes));
+        else copy_row(block + j * lanes, rows, dst);
+        if (++ow == wo) ow = 0, ++oh;
+      }
     }
+  }
 }
 
 // sums[c] = g[c, 0] + g[c, 1] + ... + g[c, plane - 1], each one chain of adds

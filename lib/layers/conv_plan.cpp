@@ -93,7 +93,7 @@ void conv_plan<T>::split(const T* image, T* out) const {
       const T* src = image + (c * g_.height + h) * w_n;
       T* row = out + c * channel + row_start_[static_cast<std::size_t>(h)];
       if (s == 1) {
-        std::copy(src, src + w_n, row + col_start_[0]);
+        copy_row(src, w_n, row + col_start_[0]);
         continue;
       }
       if (s == 2) {  // the common case, vectorised: columns alternate between the two phases
@@ -117,6 +117,10 @@ void conv_plan<T>::merge(const T* split_image, const T* bias, T* image) const {
     for (i64 h = 0; h < g_.height; ++h) {
       T* dst = image + (c * g_.height + h) * w_n;
       const T* row = split_image + c * channel + row_start_[static_cast<std::size_t>(h)];
+      if (s == 1) {
+        copy_row_add(row + col_start_[0], w_n, add, dst);
+        continue;
+      }
       if (s == 2) {
         const int e = col_first_[0] == 0 ? 0 : 1;
         interleave(row + col_start_[static_cast<std::size_t>(e)], row + col_start_[static_cast<std::size_t>(1 - e)],
@@ -148,7 +152,7 @@ void conv_plan<T>::apply(const T* w, const T* bias, const T* image, T* grid, wor
     for (i64 oh = 0; oh < ho; ++oh) {
       const T* src = ws.grid_out.data() + m * wide_pad_ + oh * phase_w_;
       T* dst = grid + (m * ho + oh) * wo;
-      for (i64 ow = 0; ow < wo; ++ow) dst[ow] = src[ow] + add;
+      copy_row_add(src, wo, add, dst);
     }
   }
 }
@@ -172,7 +176,7 @@ void conv_plan<T>::apply_adjoint(const T* packed, const T* bias, const T* grid, 
   for (i64 m = 0; m < m_; ++m)
     for (i64 oh = 0; oh < ho; ++oh) {
       const T* src = grid + (m * ho + oh) * wo;
-      std::copy(src, src + wo, ws.grid_in.data() + m * grid_in_row_ + border_ + oh * phase_w_);
+      copy_row(src, wo, ws.grid_in.data() + m * grid_in_row_ + border_ + oh * phase_w_);
     }
   for (i64 ph = 0; ph < s * s; ++ph) {
     const i64 terms = adj_start_[ph + 1] - adj_start_[ph];
@@ -188,9 +192,7 @@ void conv_plan<T>::weight_grad(const T* grid, const T* image, T* dwt, workspace&
   split(image, ws.image_in.data());
   // grid_t [wide, M padded]: the dropped columns and the padding of M stay
   // zero, so they add nothing.
-  const i64 ho = g_.out_height, wo = g_.out_width;
-  for (i64 oh = 0; oh < ho; ++oh)
-    transpose(grid + oh * wo, m_, wo, ho * wo, m_ * ho * wo - oh * wo, ws.grid_t.data() + oh * phase_w_ * m_pad_, m_pad_);
+  transpose_to_wide(grid, m_, g_.out_height, g_.out_width, phase_w_, m_pad_, ws.grid_t.data());
   // Where wide rows drop more than an eighth, only the kept columns of each
   // row are visited. The dropped ones are zero in grid_t, and adding a zero
   // product leaves a chain as it was (a chain of FMAs started at +0 is never
