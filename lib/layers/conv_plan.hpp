@@ -73,8 +73,8 @@ class conv_plan {
   // grid [M, Ho, Wo] = W [M, C*k*k] image [C, H, W] + bias [M] (bias may be null)
   void apply(const T* w, const T* bias, const T* image, T* grid, workspace& ws) const;
 
-  // apply_adjoint reads W rearranged per phase; pack once per batch.
-  std::int64_t packed_size() const { return m_ * g_.channels * g_.kernel * g_.kernel; }
+  // apply_adjoint reads W rearranged per segment; pack once per batch.
+  std::int64_t packed_size() const { return g_.channels * static_cast<std::int64_t>(adj_off_.size()); }
   void pack_adjoint(const T* w, T* packed) const;
   // image [C, H, W] = W^T grid [M, Ho, Wo] + bias [C] (bias may be null)
   void apply_adjoint(const T* packed, const T* bias, const T* grid, T* image, workspace& ws) const;
@@ -88,6 +88,7 @@ class conv_plan {
 
  private:
   std::int64_t depth() const { return g_.channels * g_.kernel * g_.kernel; }  // im2col rows
+  void plan_adjoint();
   void split(const T* image, T* out) const;
   void merge(const T* split_image, const T* bias, T* image) const;
 
@@ -104,8 +105,15 @@ class conv_plan {
   std::vector<std::int64_t> col_first_;     // [s] first image column of phase b
   std::vector<std::int64_t> col_start_;     // [s] offset of that column within the row
   std::vector<std::int64_t> off_;           // [C*k*k] im2col row starts in the split image
-  std::vector<std::int64_t> adj_off_;       // per phase (m, i', j') starts in grid_in
-  std::vector<std::int64_t> adj_start_;     // [s*s + 1] where each phase's terms begin
+  // The adjoint runs over segments of a phase's positions, each with the
+  // terms (m, i', j') that can reach it: where each term starts in grid_in,
+  // and where its weight W[m, c, i'*s + a, j'*s + b] is for c = 0.
+  struct adjoint_segment {
+    std::int64_t phase = 0, first = 0, length = 0;  // positions [first, first + length)
+    std::int64_t term_start = 0, terms = 0;         // into adj_off_ / adj_w_
+  };
+  std::vector<adjoint_segment> adj_segments_;
+  std::vector<std::int64_t> adj_off_, adj_w_;
 };
 
 
