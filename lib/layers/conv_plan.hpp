@@ -21,7 +21,9 @@
 // entries per grid row are computed and dropped, or skipped row by row where
 // that saves enough (apply, weight_grad). The adjoint is gathered the
 // same way, phase by phase, from a zero-bordered wide grid: each image pixel
-// sums its own contributions, so no two writes collide.
+// sums its own contributions, so no two writes collide; the rows near the
+// grid's top and bottom edges skip the terms that would only read the
+// border. The kernels themselves are in layers/conv_kernels.hpp.
 //
 // A plan is built once per geometry; a workspace is one thread's scratch.
 
