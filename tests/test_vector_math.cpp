@@ -35,28 +35,32 @@ std::vector<float> spread() {
 }
 
 bool same(float a, float b) { return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); }
+
+// How many y[i] differ in any bit from scalar(x[i]) (NaN inputs skipped);
+// the first few are printed.
+template <class F>
+std::uint64_t mismatches(const char* name, const std::vector<float>& x, const std::vector<float>& y, F scalar) {
+  std::uint64_t bad = 0;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!std::isnan(x[i]) && !same(y[i], scalar(x[i])) && bad++ < 5)
+      WARN(fmt::format("{}({:a}) = {:a}, scalar {:a}", name, x[i], y[i], scalar(x[i])));
+  return bad;
+}
+float exp_scalar(float x) { return std::exp(x); }
 }  // namespace
 
 TEST_CASE("exp_into gives std::exp(float)'s bits", "[vector_math]") {
   const auto x = spread();
   std::vector<float> y(x.size());
   exp_into(x.data(), y.data(), static_cast<std::int64_t>(x.size()));
-  std::size_t bad = 0;
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (!same(y[i], std::exp(x[i])) && bad++ < 5)
-      WARN(fmt::format("exp({:a}) = {:a}, scalar {:a}", x[i], y[i], std::exp(x[i])));
-  CHECK(bad == 0);
+  CHECK(mismatches("exp", x, y, exp_scalar) == 0);
 }
 
 TEST_CASE("logistic_into gives the scalar logistic's bits", "[vector_math]") {
   const auto x = spread();
   std::vector<float> y(x.size());
   logistic_into(x.data(), y.data(), static_cast<std::int64_t>(x.size()));
-  std::size_t bad = 0;
-  for (std::size_t i = 0; i < x.size(); ++i)
-    if (!same(y[i], logistic(x[i])) && bad++ < 5)
-      WARN(fmt::format("logistic({:a}) = {:a}, scalar {:a}", x[i], y[i], logistic(x[i])));
-  CHECK(bad == 0);
+  CHECK(mismatches("logistic", x, y, [](float v) { return logistic(v); }) == 0);
 }
 
 TEST_CASE("exp_into on every negative float", "[.exhaustive]") {
@@ -66,9 +70,7 @@ TEST_CASE("exp_into on every negative float", "[.exhaustive]") {
   for (std::uint64_t start = 0x80000000u; start < (std::uint64_t{1} << 32); start += chunk) {
     for (std::int64_t j = 0; j < chunk; ++j) x[j] = std::bit_cast<float>(static_cast<std::uint32_t>(start + j));
     exp_into(x.data(), y.data(), chunk);
-    for (std::int64_t j = 0; j < chunk; ++j)
-      if (!std::isnan(x[j]) && !same(y[j], std::exp(x[j])) && bad++ < 5)
-        WARN(fmt::format("exp({:a}) = {:a}, scalar {:a}", x[j], y[j], std::exp(x[j])));
+    bad += mismatches("exp", x, y, exp_scalar);
   }
   CHECK(bad == 0);
 }
