@@ -186,7 +186,10 @@ sweep_plan make_plan(const sweep_spec& spec) {
   auto leaf = [](const std::string& k) { return k.substr(k.rfind('.') + 1); };
   for (const auto& k : plan.keys) ++leaf_count[leaf(k)];
   auto short_name = [&](const std::string& k) {
-    return leaf_count[leaf(k)] > 1 ? sanitize(std::string(k)).replace(k.find('.'), 1, "_") : leaf(k);
+    if (leaf_count[leaf(k)] == 1) return leaf(k);
+    std::string name = sanitize(k);  // same length as k; its first dot becomes '_'
+    if (const auto dot = k.find('.'); dot != std::string::npos) name[dot] = '_';
+    return name;
   };
   const int width = std::max<int>(3, static_cast<int>(fmt::format("{}", total - 1).size()));
 
@@ -246,7 +249,7 @@ sweep_plan make_plan(const sweep_spec& spec) {
         const auto col = std::find(plan.keys.begin(), plan.keys.end(), a.key) - plan.keys.begin();
         r.values[static_cast<std::size_t>(col)] = v;
         r.overrides.push_back(token(a.key, v));
-        if (a.values.size() > 1) id += "-" + short_name(a.key) + sanitize(v);
+        if (a.values.size() > 1) id += fmt::format("-{}{}", short_name(a.key), sanitize(v));
       }
       r.id = fmt::format("{}-s{}", id, r.seed);
       r.run_dir = "runs/" + r.id;
