@@ -110,12 +110,15 @@ int main(int argc, char** argv) {
   try {
     const auto status = resume_dir.empty() ? saelab::run_experiment(cfg, opt)
                                            : saelab::resume_experiment(resume_dir, overrides, opt);
+    const auto dir = resume_dir.empty() ? saelab::run_directory(cfg) : resume_dir;
     if (status == saelab::run_status::run_status_interrupted) {
+      // argv[0] as typed: the hint works from this shell whether or not saelab is on PATH.
       fmt::print(stderr, "sae-train: interrupted; the run directory keeps every finished epoch; continue with: "
-                         "sae-train --resume {}\n",
-                 resume_dir.empty() ? saelab::run_directory(cfg) : resume_dir);
+                         "{} --resume {}\n",
+                 argv[0], dir);
       return 130;
     }
+    fmt::print("sae-train: done: {} (epochs.csv, run.h5, model.h5, figures/)\n", dir);
   } catch (const saelab::config_error& e) {
     fmt::print(stderr, "sae-train: {}\n", e.what());
     return 2;
