@@ -353,8 +353,7 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
   };
 
   struct job {
-    int row;
-    planned_run_state state;
+    int row;  // its state is looked at again when it starts (claim_row)
   };
   check_run_dirs(plan, sweep_dir, opt.rows);
   std::vector<job> todo;
@@ -364,7 +363,7 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
     switch (st.status) {
       case S::planned_run_status_done: ++res.skipped_done; break;
       case S::planned_run_status_running: ++res.skipped_running; break;
-      default: todo.push_back({r, st});
+      default: todo.push_back({r});
     }
   }
 
