@@ -75,6 +75,21 @@ fs::path build_dir() { return fs::read_symlink("/proc/self/exe").parent_path().p
 
 int exit_code(int wstatus) { return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1; }
 
+// Processes a failed check must not leave behind (stopped, or training on):
+// killed and reaped when the test ends, and we stop adopting orphans.
+struct reaper {
+  std::vector<pid_t> pids;
+  reaper() { REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0); }
+  void reaped(pid_t pid) { std::erase(pids, pid); }
+  ~reaper() {
+    for (pid_t pid : pids) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("sweep lock: a second whole sweep is refused naming the holder; tasks share it", "[sweep][lock]") {
@@ -239,7 +254,7 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
   };
 
   // Orphans of the killed sae-sweep become our children, so we can wait for them.
-  REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  reaper children;
   const pid_t sweep = ::fork();
   REQUIRE(sweep >= 0);
   if (sweep == 0) {
@@ -249,6 +264,7 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
     ::execl("/bin/sh", "sh", "-c", ("exec " + cmd + " -j 2").c_str(), static_cast<char*>(nullptr));
     std::_Exit(127);
   }
+  children.pids.push_back(sweep);
   // Both trainers started: status running, lock held. Then hold them still,
   // so what follows does not race their training.
   std::vector<pid_t> trainers;
@@ -263,9 +279,9 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
     if (trainers.size() < 2) ::usleep(50000);
   }
   INFO(slurp(t / "first.txt"));
-  if (trainers.size() < 2) ::kill(sweep, SIGKILL);
   REQUIRE(trainers.size() == 2);
   for (pid_t tr : trainers) ::kill(tr, SIGSTOP);
+  children.pids.insert(children.pids.end(), trainers.begin(), trainers.end());  // ours once the sweep is gone
 
   // A second sae-sweep on the directory, whole or one task: refused, nothing written.
   CHECK(run_command("") == 2);
@@ -280,12 +296,13 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
   ::kill(sweep, SIGKILL);
   int ws = 0;
   ::waitpid(sweep, &ws, 0);
+  children.reaped(sweep);
   for (pid_t tr : trainers) ::kill(tr, SIGCONT);
   for (pid_t tr : trainers) {
     REQUIRE(::waitpid(tr, &ws, 0) == tr);
+    children.reaped(tr);
     CHECK(exit_code(ws) == 130);
   }
-  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
   for (const auto& row : p.rows) CHECK(inspect_run(p, row, out).status == S::planned_run_status_interrupted);
 
   // The rerun resumes both and finishes them.

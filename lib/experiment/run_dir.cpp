@@ -148,7 +148,7 @@ run_lock run_lock::acquire(const fs::path& dir) {
 }
 
 bool run_lock::held_elsewhere(const fs::path& dir) {
-  const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CLOEXEC);
+  const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
   const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
   ::close(fd);  // releases the probe lock if we got it
