@@ -66,8 +66,6 @@ sweep_lock sweep_lock::acquire(const fs::path& sweep_dir, sweep_lock_mode mode) 
                                 exclusive ? "runs of this sweep" : "this whole sweep"));
 }
 
-sweep_lock::~sweep_lock() {
-  if (fd_ >= 0) ::close(fd_);
-}
+sweep_lock::~sweep_lock() { ::close(fd_); }
 
 }  // namespace saelab

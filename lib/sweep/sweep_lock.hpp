@@ -23,17 +23,17 @@ enum class sweep_lock_mode { sweep_lock_mode_exclusive, sweep_lock_mode_shared }
 
 class sweep_lock {
  public:
-  // Creates the sweep directory if needed. Never waits.
+  // Creates the sweep directory if needed. Never waits. (Returned as a
+  // prvalue: the lock is neither copied nor moved, only held where it lands.)
   static sweep_lock acquire(const std::filesystem::path& sweep_dir, sweep_lock_mode mode);
 
-  sweep_lock(sweep_lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  sweep_lock& operator=(sweep_lock&&) = delete;
   sweep_lock(const sweep_lock&) = delete;
+  sweep_lock& operator=(const sweep_lock&) = delete;
   ~sweep_lock();
 
  private:
   explicit sweep_lock(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  int fd_;
 };
 
 // The processes holding an flock on the open file `fd` refers to, from
