@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -265,23 +266,24 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
     std::_Exit(127);
   }
   children.pids.push_back(sweep);
-  // Both trainers started: status running, lock held. Then hold them still,
-  // so what follows does not race their training.
-  std::vector<pid_t> trainers;
-  for (int i = 0; i < 600 && trainers.size() < 2; ++i) {
-    trainers.clear();
-    for (const auto& row : p.rows) {
-      const fs::path run = out / row.run_dir;
-      const auto s = fs::exists(run / "status") ? read_run_state(run) : std::nullopt;
-      if (s && s->status == run_status::run_status_running && run_lock::held_elsewhere(run))
-        trainers.push_back(static_cast<pid_t>(s->pid));
+  // Each trainer, once started (status running, lock held), is held still,
+  // so none can finish its run while the test looks on.
+  std::vector<pid_t> trainers(p.rows.size(), 0);
+  auto stopped = [&] { return std::count(trainers.begin(), trainers.end(), 0) == 0; };
+  for (int i = 0; i < 600 && !stopped(); ++i) {
+    for (std::size_t r = 0; r < p.rows.size(); ++r) {
+      const fs::path run = out / p.rows[r].run_dir;
+      const auto s = trainers[r] == 0 && fs::exists(run / "status") ? read_run_state(run) : std::nullopt;
+      if (s && s->status == run_status::run_status_running && run_lock::held_elsewhere(run)) {
+        trainers[r] = static_cast<pid_t>(s->pid);
+        ::kill(trainers[r], SIGSTOP);
+        children.pids.push_back(trainers[r]);  // ours once the sweep is gone
+      }
     }
-    if (trainers.size() < 2) ::usleep(50000);
+    if (!stopped()) ::usleep(20000);
   }
   INFO(slurp(t / "first.txt"));
-  REQUIRE(trainers.size() == 2);
-  for (pid_t tr : trainers) ::kill(tr, SIGSTOP);
-  children.pids.insert(children.pids.end(), trainers.begin(), trainers.end());  // ours once the sweep is gone
+  REQUIRE(stopped());
 
   // A second sae-sweep on the directory, whole or one task: refused, nothing written.
   CHECK(run_command("") == 2);
