@@ -13,7 +13,7 @@
 //   interrupted, failed                            resume (a run with no checkpoint restarts from its seed)
 //   short        done or unfinished, but the plan asks for more epochs (only train.epochs differs)
 //                                                  resume with --train.epochs=N: the run is extended
-//   broken       DIR holds files but no status     removed, then started afresh
+//   broken       DIR holds files but no status     emptied (its .lock kept), then started afresh
 //   mismatch     DIR holds a run of another config (the sweep file or its base changed): an
 //                error before anything starts; remove the directory, or give the sweep a new name
 // The comparison ignores run.threads and run.out. The states are read at the
