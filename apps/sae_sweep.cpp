@@ -31,6 +31,7 @@
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
 #include "sweep/summary.hpp"
+#include "sweep/sweep_lock.hpp"
 
 namespace fs = std::filesystem;
 using namespace saelab;
@@ -72,9 +73,15 @@ starts.
   --help        this text
 
 Ctrl-C stops every running run cleanly at its next step (they resume later)
-and starts no new one; a second Ctrl-C kills them.
+and starts no new one; a second Ctrl-C kills them. If sae-sweep is killed,
+its runs get SIGTERM and stop the same way.
+
+One sae-sweep at a time runs a sweep directory: a second is refused, naming
+the process that runs it. --task and --shard processes may run together
+(each run directory has its own lock) but not beside a whole sweep.
+--collect and --dry-run start no run and may be used at any time.
 Exit status: 0 every selected run done, 1 a run failed, 2 usage or sweep-file
-errors (nothing ran), 130 stopped by a signal.
+errors or a sweep directory in use (nothing ran), 130 stopped by a signal.
 )";
 
 struct args {
@@ -292,8 +299,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (a.collect) {
-      const csv_table t = collect_summary(plan, dir);
-      write_summary(plan, dir, t);
+      const csv_table t = update_summary(plan, dir);
       print_counts(t);
       fmt::print("sae-sweep: wrote {} and {}\n", (dir / "summary.csv").string(), (dir / "sweep.h5").string());
       return 0;
@@ -305,6 +311,10 @@ int main(int argc, char** argv) {
                  trainer.string());
       return 2;
     }
+    // Held until the last summary is written; a second whole sweep is refused
+    // here, array tasks and shards share it (sweep_lock.hpp).
+    const sweep_lock lock = sweep_lock::acquire(dir, a.task || a.shard_sel ? sweep_lock_mode::sweep_lock_mode_shared
+                                                                          : sweep_lock_mode::sweep_lock_mode_exclusive);
     check_run_dirs(plan, dir, rows);  // before anything is written
     write_plan_files(plan, dir);
     // A closed output pipe becomes a write error (and a clean stop of the
@@ -331,8 +341,7 @@ int main(int argc, char** argv) {
     };
     opt.on_run_end = [&](const plan_row& row) -> std::string {
       try {
-        const csv_table t = collect_summary(plan, dir);
-        write_summary(plan, dir, t);
+        const csv_table t = update_summary(plan, dir);
         return metrics_text(t, t.rows[static_cast<std::size_t>(row.index)]);
       } catch (const std::exception& e) {
         return fmt::format("  (summary not written: {})", e.what());
@@ -340,8 +349,7 @@ int main(int argc, char** argv) {
     };
     const sweep_run_result res = run_sweep(plan, dir, opt);
 
-    const csv_table t = collect_summary(plan, dir);
-    write_summary(plan, dir, t);
+    const csv_table t = update_summary(plan, dir);
     print_counts(t);
     fmt::print("sae-sweep: summary: {} and {}\n", (dir / "summary.csv").string(), (dir / "sweep.h5").string());
     if (res.stopped) {

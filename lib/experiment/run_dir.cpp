@@ -123,23 +123,32 @@ std::optional<run_state> read_run_state(const fs::path& dir) {
   return s;
 }
 
-run_lock run_lock::acquire(const fs::path& dir) {
+std::optional<run_lock> run_lock::try_acquire(const fs::path& dir) {
   const fs::path path = dir / ".lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a planted symlink must not make us create or lock its target.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error(fmt::format("{}: cannot create the lock file: {}", path.string(), std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
+    return std::nullopt;
+  }
+  return run_lock(fd);
+}
+
+run_lock run_lock::acquire(const fs::path& dir) {
+  auto lock = try_acquire(dir);
+  if (!lock) {
     std::string who;
     if (auto s = read_run_state(dir); s && s->pid > 0) who = fmt::format(" (process {} on {})", s->pid, s->host);
     throw run_dir_error(fmt::format("{}: another sae-train{} is writing this run directory; wait for it or stop it",
                                     dir.string(), who));
   }
-  return run_lock(fd);
+  return std::move(*lock);
 }
 
 bool run_lock::held_elsewhere(const fs::path& dir) {
-  const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_CLOEXEC);
+  const int fd = ::open((dir / ".lock").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
   const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
   ::close(fd);  // releases the probe lock if we got it

@@ -54,6 +54,9 @@ class run_lock {
  public:
   // Throws run_dir_error when another process holds it.
   static run_lock acquire(const std::filesystem::path& dir);
+  // The lock, or nullopt when another process holds it. DIR must exist.
+  // Throws std::runtime_error when DIR/.lock cannot be opened.
+  static std::optional<run_lock> try_acquire(const std::filesystem::path& dir);
   // Whether some other process holds DIR/.lock right now.
   static bool held_elsewhere(const std::filesystem::path& dir);
 

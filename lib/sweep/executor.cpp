@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,11 +56,34 @@ experiment_config comparable(experiment_config c) {
   return c;
 }
 
+// What a run directory may hold before it holds a run: its lock file, and
+// the probe sae-train writes (and removes) before it takes the lock.
+bool is_pre_run_file(const fs::path& name) { return name == ".lock" || name == ".write-test"; }
+
 bool dir_is_empty(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().filename() != ".lock") return false;
+    if (!is_pre_run_file(e.path().filename())) return false;
   return true;
+}
+
+// Empties a run directory but for its .lock, which the caller holds: removing
+// a lock file another process may be opening is how two processes come to
+// hold "the" lock of one directory.
+void clear_run_dir(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename() != ".lock") entries.push_back(e.path());
+  for (const auto& p : entries)
+    if (fs::remove_all(p, ec); ec) break;
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot empty: {}", dir.string(), ec.message()));
+}
+
+bool same_state(const std::optional<run_state>& a, const std::optional<run_state>& b) {
+  if (!a || !b) return !a && !b;
+  return a->status == b->status && a->epochs_done == b->epochs_done && a->epochs == b->epochs &&
+         a->message == b->message && a->pid == b->pid && a->host == b->host && a->updated == b->updated;
 }
 
 std::string last_line(const fs::path& log) {
@@ -76,32 +99,59 @@ std::string clock_text(double seconds) {
   return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) : fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
-// Starts argv with stdout and stderr appended to `log`, in its own process group.
+// Starts argv with stdout and stderr appended to `log`, in its own process
+// group (a Ctrl-C at the terminal reaches sae-sweep only, which passes it on).
+// The child gets SIGTERM when sae-sweep dies, however it dies (SIGKILL
+// included): sae-train then records its run interrupted at its next step and
+// exits, so no trainer outlives its sweep to collide with the next one.
 pid_t spawn_logged(const std::vector<std::string>& argv, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = 0;
-  const int err = posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
+  const std::string log_path = log.string();
+  const pid_t parent = ::getpid();
+  int report[2];  // the child's errno when it cannot exec; a successful exec closes it
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    ::setpgid(0, 0);
+    // If the sweep died before the prctl, the signal will never come: stop here.
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(127);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(SIGINT, &dfl, nullptr);
+    ::sigaction(SIGTERM, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // dup2 clears O_CLOEXEC on the copies
+    const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (in >= 0 && out >= 0 && ::dup2(in, STDIN_FILENO) >= 0 && ::dup2(out, STDOUT_FILENO) >= 0 &&
+        ::dup2(out, STDERR_FILENO) >= 0)
+      ::execve(args[0], args.data(), environ);
+    const int err = errno;
+    [[maybe_unused]] const ssize_t n = ::write(report[1], &err, sizeof err);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(report[0]);
+    throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(fork_errno)));
+  }
+  int err = 0;
+  ssize_t n = 0;
+  while ((n = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof err)) {
+    int ws = 0;
+    while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
+  }
   return pid;
 }
 
@@ -122,7 +172,10 @@ std::string_view to_string(planned_run_status s) {
   return "?";
 }
 
-planned_run_state inspect_run(const sweep_plan& plan, const plan_row& row, const fs::path& sweep_dir) {
+namespace {
+
+// `lock_is_ours`: the caller holds the run's lock, so no other process writes it.
+planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs::path& sweep_dir, bool lock_is_ours) {
   using S = planned_run_status;
   planned_run_state st;
   const fs::path dir = sweep_dir / row.run_dir;
@@ -135,15 +188,23 @@ planned_run_state inspect_run(const sweep_plan& plan, const plan_row& row, const
     st.detail = "exists and is not a directory";
     return st;
   }
+  // The status and whether a process holds the lock, as of one moment: a
+  // trainer writes its status under the lock, so one that starts or ends
+  // between the two looks changes the status, which is then read again
+  // (a run that just finished would otherwise read as killed).
   std::optional<run_state> s;
+  bool busy = false;
   try {
-    s = read_run_state(dir);
+    for (int tries = 0;; ++tries) {
+      s = read_run_state(dir);
+      busy = !lock_is_ours && run_lock::held_elsewhere(dir);
+      if (lock_is_ours || tries == 10 || same_state(s, read_run_state(dir))) break;
+    }
   } catch (const std::exception& e) {
     st.status = S::planned_run_status_broken;
     st.detail = e.what();
     return st;
   }
-  const bool busy = run_lock::held_elsewhere(dir);
   if (!s) {
     if (busy) st.status = S::planned_run_status_running;  // sae-train between its lock and its first status
     else if (!dir_is_empty(dir)) st.status = S::planned_run_status_broken, st.detail = "files but no status";
@@ -195,6 +256,29 @@ planned_run_state inspect_run(const sweep_plan& plan, const plan_row& row, const
       break;
   }
   return st;
+}
+
+// The row's state now, to start it: nullopt when another process holds its
+// lock. Decided under the run's lock from the directory as it is at this
+// moment, not as it was when the sweep began; a pending or broken directory
+// is emptied under that lock, so a live or done run is never removed.
+std::optional<planned_run_state> claim_row(const sweep_plan& plan, const plan_row& row, const fs::path& sweep_dir) {
+  using S = planned_run_status;
+  const fs::path dir = sweep_dir / row.run_dir;
+  std::error_code ec;
+  // No directory: nothing to remove, and sae-train creates it under its own lock.
+  if (!fs::is_directory(dir, ec)) return inspect(plan, row, sweep_dir, false);
+  const auto lock = run_lock::try_acquire(dir);
+  if (!lock) return std::nullopt;
+  planned_run_state st = inspect(plan, row, sweep_dir, true);
+  if (st.status == S::planned_run_status_pending || st.status == S::planned_run_status_broken) clear_run_dir(dir);
+  return st;
+}
+
+}  // namespace
+
+planned_run_state inspect_run(const sweep_plan& plan, const plan_row& row, const fs::path& sweep_dir) {
+  return inspect(plan, row, sweep_dir, false);
 }
 
 shard parse_shard(const std::string& text) {
@@ -269,8 +353,7 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
   };
 
   struct job {
-    int row;
-    planned_run_state state;
+    int row;  // its state is looked at again when it starts (claim_row)
   };
   check_run_dirs(plan, sweep_dir, opt.rows);
   std::vector<job> todo;
@@ -280,7 +363,7 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
     switch (st.status) {
       case S::planned_run_status_done: ++res.skipped_done; break;
       case S::planned_run_status_running: ++res.skipped_running; break;
-      default: todo.push_back({r, st});
+      default: todo.push_back({r});
     }
   }
 
@@ -338,23 +421,31 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
     while (!res.stopped && children.size() < static_cast<std::size_t>(jobs) && next < todo.size()) {
       const job& j = todo[next++];
       const plan_row& row = plan.rows[static_cast<std::size_t>(j.row)];
-      const fs::path dir = sweep_dir / row.run_dir;
-      const fs::path log = dir.string() + ".log";
-      if (j.state.status == S::planned_run_status_broken || j.state.status == S::planned_run_status_pending) {
-        fs::remove_all(dir, ec);  // broken: files without a status; pending: at most an empty directory
-        if (ec) throw std::runtime_error(fmt::format("{}: cannot remove: {}", dir.string(), ec.message()));
+      const fs::path log = (sweep_dir / row.run_dir).string() + ".log";
+      // Another process (a shard, an array task, a sae-train by hand) may
+      // have taken or finished the run since the sweep began.
+      const std::optional<planned_run_state> now = claim_row(plan, row, sweep_dir);
+      if (!now || now->status == S::planned_run_status_running || now->status == S::planned_run_status_done ||
+          now->status == S::planned_run_status_mismatch) {
+        const bool done = now && now->status == S::planned_run_status_done;
+        ++(done ? res.skipped_done : res.skipped_running);
+        ++finished;
+        print(fmt::format("[{:>{}}/{}] {:<8}{} ({} by another process meanwhile{})", finished, width, total, "skip",
+                          row.id, done ? "done" : "taken", now && !now->detail.empty() ? ": " + now->detail : ""));
+        continue;
       }
-      const auto argv = train_command(plan, row, sweep_dir, opt.trainer, j.state, threads);
+      const planned_run_state& state = *now;
+      const auto argv = train_command(plan, row, sweep_dir, opt.trainer, state, threads);
       {
-        std::ofstream out(log, j.state.status == S::planned_run_status_pending ? std::ios::trunc : std::ios::app);
+        std::ofstream out(log, state.status == S::planned_run_status_pending ? std::ios::trunc : std::ios::app);
         out << fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " "));
       }
       children.push_back({spawn_logged(argv, log), j.row, clock::now()});
       ++res.started;
       const bool resumed = argv.size() > 1 && argv[1] == "--resume";
       print(fmt::format("[{:>{}}/{}] {:<8}{}{}", res.started, width, total, resumed ? "resume" : "start", row.id,
-                        resumed ? fmt::format(" ({}, {} of {} epochs)", to_string(j.state.status), j.state.epochs_done,
-                                              j.state.epochs_planned)
+                        resumed ? fmt::format(" ({}, {} of {} epochs)", to_string(state.status), state.epochs_done,
+                                              state.epochs_planned)
                                 : ""));
     }
     bool reaped = false;

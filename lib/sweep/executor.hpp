@@ -13,10 +13,14 @@
 //   interrupted, failed                            resume (a run with no checkpoint restarts from its seed)
 //   short        done or unfinished, but the plan asks for more epochs (only train.epochs differs)
 //                                                  resume with --train.epochs=N: the run is extended
-//   broken       DIR holds files but no status     removed, then started afresh
+//   broken       DIR holds files but no status     emptied (its .lock kept), then started afresh
 //   mismatch     DIR holds a run of another config (the sweep file or its base changed): an
 //                error before anything starts; remove the directory, or give the sweep a new name
-// The comparison ignores run.threads and run.out.
+// The comparison ignores run.threads and run.out. The states are read at the
+// start for the plan, and again for each run under its own lock just before
+// it is started: what another process (a shard, an array task) did meanwhile
+// decides, and a run that a live process holds, or that is done, is never
+// removed. (One whole sweep per directory at a time: sweep_lock.hpp.)
 //
 // Threads: every run gets run.threads = max(1, cores / jobs) (cores: the
 // machine's unless given), so -j 2 on 2 cores runs two single-threaded runs.
@@ -28,6 +32,8 @@
 // their own process groups: a Ctrl-C reaches sae-sweep only, which passes each
 // SIGINT/SIGTERM on to every child as SIGINT (the first stops a run cleanly at
 // the next step and records it interrupted; a second kills it) and starts no new run.
+// If sae-sweep dies without passing anything on (SIGKILL, a crash), each
+// child gets SIGTERM from the kernel (PR_SET_PDEATHSIG) and stops the same way.
 
 #include <atomic>
 #include <filesystem>

@@ -284,10 +284,11 @@ csv_table collect_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
   return t;
 }
 
-void write_summary(const sweep_plan& plan, const fs::path& sweep_dir, const csv_table& summary) {
+namespace {
+
+// Both files; the caller holds .summary.lock.
+void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, const csv_table& summary) {
   std::error_code ec;
-  fs::create_directories(sweep_dir, ec);
-  file_lock lock(sweep_dir / ".summary.lock");
   write_file_atomically(sweep_dir / "summary.csv", to_csv(summary));
 
   const fs::path final_path = sweep_dir / "sweep.h5";
@@ -338,6 +339,27 @@ void write_summary(const sweep_plan& plan, const fs::path& sweep_dir, const csv_
     fs::remove(tmp, ec);
     throw;
   }
+}
+
+}  // namespace
+
+void write_summary(const sweep_plan& plan, const fs::path& sweep_dir, const csv_table& summary) {
+  std::error_code ec;
+  fs::create_directories(sweep_dir, ec);
+  file_lock lock(sweep_dir / ".summary.lock");
+  write_summary_files(plan, sweep_dir, summary);
+}
+
+csv_table update_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
+  std::error_code ec;
+  fs::create_directories(sweep_dir, ec);
+  // Looked at under the lock too: of two processes whose runs end together,
+  // the one that writes last must also have looked last, or the summary keeps
+  // the older look (a run done since shows as running).
+  file_lock lock(sweep_dir / ".summary.lock");
+  csv_table t = collect_summary(plan, sweep_dir);
+  write_summary_files(plan, sweep_dir, t);
+  return t;
 }
 
 csv_table read_sweep_h5_runs(const fs::path& sweep_h5) {

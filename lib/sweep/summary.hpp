@@ -80,6 +80,10 @@ csv_table collect_summary(const sweep_plan& plan, const std::filesystem::path& s
 // Writes sweep_dir/summary.csv and sweep_dir/sweep.h5.
 void write_summary(const sweep_plan& plan, const std::filesystem::path& sweep_dir, const csv_table& summary);
 
+// collect_summary then write_summary, both under the summary lock: what
+// sae-sweep calls whenever runs may end in other processes. Returns the table.
+csv_table update_summary(const sweep_plan& plan, const std::filesystem::path& sweep_dir);
+
 // sweep.h5:/runs back as a table: strings as stored, numbers in shortest
 // round-trip form, NaN as "".
 csv_table read_sweep_h5_runs(const std::filesystem::path& sweep_h5);
