@@ -4,12 +4,13 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "io/input_file.hpp"
 
 namespace saelab {
 
@@ -155,12 +156,11 @@ std::vector<std::string> parse_value_list(const std::string& text_in) {
 sweep_spec read_sweep_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw sweep_error(fmt::format("{}: no such sweep file", path.string()));
-  if (fs::is_directory(path, ec)) throw sweep_error(fmt::format("{}: is a directory, not a sweep file", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw sweep_error(fmt::format("{}: cannot open the sweep file", path.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_sweep(ss.str(), path);
+  try {
+    return parse_sweep(read_input_text(path, "a sweep file"), path);
+  } catch (const input_error& e) {
+    throw sweep_error(e.what());
+  }
 }
 
 sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
@@ -314,9 +314,13 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
       problems.push_back(fmt::format("{}: base config '{}' not found (looked in the current directory and in '{}')",
                                      path.string(), spec.base_as_written,
                                      path.parent_path().empty() ? "." : path.parent_path().string()));
-    if (!spec.base.empty() && fs::is_directory(spec.base, ec))
-      problems.push_back(fmt::format("{}: base '{}' is a directory, not a config file", path.string(),
-                                     spec.base.string()));
+    if (!spec.base.empty()) {
+      try {
+        check_input_file(spec.base, "a config file");
+      } catch (const input_error& e) {
+        problems.push_back(fmt::format("{}: base: {}", path.string(), e.what()));
+      }
+    }
   }
 
   if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
