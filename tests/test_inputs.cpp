@@ -15,6 +15,7 @@
 #include "data/idx.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/session.hpp"
+#include "io/input_file.hpp"
 #include "fake_mnist.hpp"
 #include "in_child.hpp"
 #include "log/h5.hpp"
@@ -107,4 +108,21 @@ TEST_CASE("images of the right pixel count but the wrong shape are refused", "[i
                                                  Catch::Contains("training images are [1, 14, 56] each") &&
                                                  Catch::Contains("the model expects [1, 28, 28]"));
   }
+}
+
+TEST_CASE("text inputs are read whole, up to a size limit", "[inputs]") {
+  temp_dir dir("inputs_5");
+  std::ofstream(dir / "fifty") << std::string(50, 'x');
+  CHECK(read_input_text(dir / "fifty", "a test file", 50) == std::string(50, 'x'));
+  CHECK_THROWS_WITH(read_input_text(dir / "fifty", "a test file", 49),
+                    Catch::Contains("fifty: 50 bytes or more: expected a test file of at most 49 bytes"));
+  std::ofstream(dir / "empty").flush();
+  CHECK(read_input_text(dir / "empty", "a test file").empty());
+  // A regular file whose size says 0 but which holds text: read until its end,
+  // and still no further than the limit.
+  const std::string status = read_input_text("/proc/self/status", "a test file");
+  CHECK_THAT(status, Catch::Contains("Pid:"));
+  CHECK_THROWS_WITH(read_input_text("/proc/self/status", "a test file", 10), Catch::Contains("bytes or more"));
+  CHECK_THROWS_WITH(read_input_text(dir / "absent", "a test file"),
+                    Catch::Contains("absent: no such file: expected a test file"));
 }

@@ -78,7 +78,7 @@ std::size_t input_file::read(void* dst, std::size_t n) {
 std::string read_input_text(const std::filesystem::path& path, std::string_view expected, std::int64_t max_bytes) {
   input_file f(path, expected);
   auto too_big = [&](std::int64_t n) {
-    return input_error(path, fmt::format("{} bytes: at most {} are read as {}", n, max_bytes, expected));
+    return input_error(path, fmt::format("{} bytes or more: expected {} of at most {} bytes", n, expected, max_bytes));
   };
   if (f.size() > max_bytes) throw too_big(f.size());
   // The size at open is a hint only: the file may grow while it is read.
