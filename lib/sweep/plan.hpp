@@ -54,11 +54,6 @@ struct sweep_plan {
   std::vector<plan_row> rows;
 };
 
-// The most runs one sweep may plan. make_plan counts them from the list
-// lengths alone, before it checks or expands anything, so a grid whose
-// product is astronomical costs nothing.
-inline constexpr std::uint64_t max_sweep_runs = 100000;
-
 // Expands and checks; throws sweep_error with one line per problem.
 sweep_plan make_plan(const sweep_spec& spec);
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -170,6 +171,11 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
   spec.name = path.stem().string();
 
   std::vector<std::string> problems;
+  // Every section has at least as many points as its longest list, so their sum
+  // bounds the runs from below in either mode; past the cap, stop before more
+  // lists are expanded (log() and range() make 10000 values from one line).
+  std::uint64_t fewest_points = 0;
+  std::vector<std::size_t> longest;  // per section
   auto problem = [&](int line, const std::string& msg) { problems.push_back(location(path, line) + ": " + msg); };
 
   enum class where { none, sweep, fixed, grid, other } in = where::none;
@@ -288,7 +294,15 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
                                          key, axis.values.size()));
           spec.fixed.push_back(std::move(axis));
         } else {
+          const std::size_t n = axis.values.size();
           spec.sections.back().axes.push_back(std::move(axis));
+          longest.resize(spec.sections.size(), 0);
+          if (n > longest.back()) fewest_points += n - std::exchange(longest.back(), n);
+          if (fewest_points > max_sweep_runs) {
+            problem(line_no, fmt::format("[{}] {}: the lists so far make more than the {} runs a sweep may have",
+                                         section, key, max_sweep_runs));
+            throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
+          }
         }
         break;
       }
