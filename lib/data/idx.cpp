@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -229,7 +228,8 @@ idx_contents read_idx(const std::string& path, std::uint32_t magic, int rank, st
   if (have != want || extra != 0)
     throw f.error(fmt::format("{}: header promises {} ({} bytes after the {}-byte header), file has {} bytes after the header{}",
                               have < want ? "truncated" : "trailing bytes", describe(rank, c.dims), total,
-                              header_bytes, have + static_cast<std::uint64_t>(extra), f.gzipped() ? " (decompressed)" : ""));
+                              header_bytes, have + static_cast<std::uint64_t>(extra),
+                              f.gzipped() ? " (decompressed)" : ""));
   return c;
 }
 
