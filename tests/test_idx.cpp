@@ -13,11 +13,13 @@
 
 #include "data/idx.hpp"
 #include "data/minibatcher.hpp"
+#include "in_child.hpp"
 #include "temp_dir.hpp"
 
 using namespace saelab;
 namespace fs = std::filesystem;
 using bytes = std::vector<std::uint8_t>;
+using saelab::testing::run_in_child;
 using saelab::testing::temp_dir;
 
 namespace {
@@ -61,6 +63,31 @@ void write_gz(const std::string& path, const bytes& b) {
   REQUIRE(f != nullptr);
   REQUIRE(gzwrite(f, b.data(), static_cast<unsigned>(b.size())) == static_cast<int>(b.size()));
   REQUIRE(gzclose(f) == Z_OK);
+}
+
+// One gzip member holding `b`, made in memory (compress2 writes zlib, not gzip).
+bytes gzip_member(const bytes& b) {
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+  bytes out(deflateBound(&zs, static_cast<uLong>(b.size())) + 32);
+  zs.next_in = const_cast<Bytef*>(b.data());
+  zs.avail_in = static_cast<uInt>(b.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// A gzip file of `header` then `zero_mib` MiB of zero bytes, written as
+// concatenated members (one per MiB, each ~1 KiB), so a file of gigabytes
+// decompressed costs the test almost nothing to make.
+void write_gzip_bomb(const std::string& path, const bytes& header, std::int64_t zero_mib) {
+  bytes file = gzip_member(header);
+  const bytes mib = gzip_member(bytes(std::size_t{1} << 20, 0));
+  for (std::int64_t i = 0; i < zero_mib; ++i) file.insert(file.end(), mib.begin(), mib.end());
+  write_raw(path, file);
 }
 
 }  // namespace
@@ -152,6 +179,72 @@ TEST_CASE("idx corruptions each give their own message", "[idx]") {
     fs::resize_file(dir / "f.gz", fs::file_size(dir / "f.gz") - 20);
     CHECK_THROWS_WITH(read_idx_images(dir / "f"), Contains(dir / "f.gz: truncated gzip stream"));
   }
+}
+
+TEST_CASE("idx gzip: concatenated members are read, trailing garbage is refused", "[idx]") {
+  temp_dir dir("idx_5");
+  using Catch::Contains;
+  const bytes file = image_file(3, 2, 4);
+  const bytes first(file.begin(), file.begin() + 20), rest(file.begin() + 20, file.end());
+  bytes two = gzip_member(first);
+  const bytes second = gzip_member(rest);
+  two.insert(two.end(), second.begin(), second.end());
+  write_raw(dir / "two.gz", two);
+  CHECK(read_idx_images(dir / "two").dims() == shape{3, 1, 2, 4});  // as `cat a.gz b.gz` with gzip -d
+
+  for (const bytes& tail : {bytes{'j', 'u', 'n', 'k'}, bytes{0, 0, 0, 0}, bytes{0x1f}}) {
+    INFO(tail.size() << " bytes, first " << int{tail[0]});
+    bytes b = gzip_member(file);
+    const std::size_t end = b.size();
+    b.insert(b.end(), tail.begin(), tail.end());
+    write_raw(dir / "f.gz", b);
+    CHECK_THROWS_WITH(read_idx_images(dir / "f"), Contains(dir / "f.gz") &&
+                                                      Contains(fmt::format("trailing garbage at byte {}", end)) &&
+                                                      Contains("expected the end of the file or another gzip member"));
+  }
+  // A second member that starts right but is corrupt is corrupt data, not trailing garbage.
+  bytes b = gzip_member(file);
+  b.insert(b.end(), {0x1f, 0x8b, 0x08, 0x00, 0xff, 0xff});
+  write_raw(dir / "g.gz", b);
+  CHECK_THROWS_AS(read_idx_images(dir / "g"), data_error);
+}
+
+TEST_CASE("idx headers too large for memory are refused from the header, without overflow", "[idx]") {
+  temp_dir dir("idx_6");
+  using Catch::Contains;
+  // Before the bound checks, 2^32-1 cubed overflowed a signed 64-bit product (UBSan).
+  write_raw(dir / "f", idx_header(0x803, {0xffffffff, 0xffffffff, 0xffffffff}));
+  CHECK_THROWS_WITH(read_idx_images(dir / "f"), Contains("rows and cols must be at most 16384"));
+  write_raw(dir / "g", idx_header(0x803, {0xffffffff, 16384, 16384}));
+  CHECK_THROWS_WITH(read_idx_images(dir / "g"),
+                    Contains("bad header: 4294967295 images of 16384x16384; reading 4294967295 of them is "
+                             "1152921504338411520 bytes, more than the limit of 2147483648 bytes (2 GiB)"));
+  write_raw(dir / "l", idx_header(0x801, {0xffffffff}));
+  CHECK_THROWS_WITH(read_idx_labels(dir / "l"), Contains("more than the limit of 2147483648 bytes"));
+
+  // A gzip bomb: 10 million images declared, 7.8 GB decompressed, refused before
+  // anything past the header is read.
+  write_gzip_bomb(dir / "bomb.gz", idx_header(0x803, {10'000'000, 28, 28}), 2);
+  CHECK_THROWS_WITH(read_idx_images(dir / "bomb"), Contains(dir / "bomb.gz: bad header: 10000000 images of 28x28") &&
+                                                       Contains("7840000000 bytes, more than the limit"));
+}
+
+TEST_CASE("load_mnist reads only train_limit images of a huge file, in bounded memory", "[idx]") {
+  temp_dir dir("idx_7");
+  // 2^20 images (784 MiB, 3 GiB as floats) in a 1 MB gzip file; labels likewise.
+  write_gzip_bomb(dir / "train-images-idx3-ubyte.gz", idx_header(0x803, {1 << 20, 28, 28}), 784);
+  write_gzip_bomb(dir / "train-labels-idx1-ubyte.gz", idx_header(0x801, {1 << 20}), 1);
+  write_raw(dir / "t10k-images-idx3-ubyte", image_file(3, 28, 28));
+  write_raw(dir / "t10k-labels-idx1-ubyte", label_file({4, 1, 4}));
+  const auto r = run_in_child([&] {
+    const mnist_data d = load_mnist(dir.path.string(), 10, 0);
+    if (d.train.images.dims() != shape{10, 1, 28, 28} || d.train.labels.size() != 10)
+      throw std::runtime_error("wrong size: " + d.train.images.dims().str());
+  });
+  CHECK(r.message == "(no error)");
+  // Before, all 784 MB were read and 3 GB of floats made before the limit applied.
+  INFO("peak RSS grew by " << r.peak_rss_growth_kib << " KiB");
+  CHECK(r.peak_rss_growth_kib < 64 * 1024);
 }
 
 TEST_CASE("load_mnist pairs images with labels and applies limits", "[idx]") {

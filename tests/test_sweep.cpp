@@ -16,6 +16,7 @@
 
 #include "experiment/run_dir.hpp"
 #include "fake_mnist.hpp"
+#include "in_child.hpp"
 #include "sweep/csv.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/plan.hpp"
@@ -265,6 +266,36 @@ TEST_CASE("bad sweep files are refused, each problem with its own message", "[sw
     CHECK_THROWS_WITH(read_sweep_file(p), Catch::Contains("base config 'no/such.ini' not found"));
   }
   CHECK_THROWS_WITH(read_sweep_file(f.dir / "absent.ini"), Catch::Contains("no such sweep file"));
+}
+
+TEST_CASE("a sweep over the run cap is refused from its list lengths, before anything is expanded", "[sweep]") {
+  sweep_files f("sweep_cap");
+  // Ten keys of 1000 values: 10^30 points. Before, every value was checked and
+  // then every point built in memory before the cap was looked at.
+  std::string grid = "[grid]\n";
+  for (const char* key : {"sparsity.rho", "sparsity.beta", "sparsity.lambda", "optim.lr", "optim.beta1", "optim.beta2",
+                          "optim.eps", "optim.momentum", "log.active_threshold"})
+    grid += fmt::format("{} = log(1e-4, 0.5, 1000)\n", key);
+  grid += "model.hidden = range(1, 1000, 1)\n";
+  const auto r = saelab::testing::run_in_child([&] { f.plan("", grid); });
+  CHECK_THAT(r.message, Catch::Contains("s.ini: 1e+30 runs ([sweep] seeds x the points of every [grid] section): "
+                                        "more than the 100000 a sweep may have"));
+  // Past 2^64 the count is still named, and seeds and sections count too.
+  const auto twice = [&] { f.plan("seeds = 1000", grid + "[grid.b]\n" + grid.substr(7)); };
+  CHECK_THAT(saelab::testing::run_in_child(twice).message, Catch::Contains("2e+33 runs"));
+  CHECK_THAT(plan_error(f, "seeds = 3", "[grid]\nsparsity.rho = log(1e-4, 0.5, 200)\nsparsity.beta = log(1, 2, 200)\n"),
+             Catch::Contains("120000 runs ([sweep] seeds x") && Catch::Contains("more than the 100000"));
+  CHECK_THAT(plan_error(f, "mode = zip\nseeds = 11", "[grid]\nsparsity.rho = log(1e-4, 0.5, 10000)\n"),
+             Catch::Contains("110000 runs"));
+  CHECK_NOTHROW(
+      f.plan("mode = zip\nseeds = 10", "[grid]\nsparsity.rho = log(1e-4, 0.5, 3)\nsparsity.beta = 1, 2, 3\n"));
+  // Many short sections, each list expanded from one line: refused while reading,
+  // at the line that goes past the cap, before the rest is expanded.
+  std::string sections;
+  for (int i = 0; i < 1000; ++i) sections += fmt::format("[grid.s{}]\nsparsity.rho = log(1e-4, 0.5, 10000)\n", i);
+  CHECK_THROWS_WITH(read_sweep_file(f.write("many.ini", "", sections)),
+                    Catch::Contains("many.ini:25: [grid.s10] sparsity.rho: the lists so far make more than the "
+                                    "100000 runs"));
 }
 
 TEST_CASE("run directory states decide what a sweep does with each run", "[sweep]") {

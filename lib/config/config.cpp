@@ -5,18 +5,20 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <set>
+#include <sstream>
 #include <span>
 #include <type_traits>
 #include <utility>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+
+#include "io/input_file.hpp"
 
 namespace saelab {
 
@@ -328,9 +330,12 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) throw config_error(fmt::format("{}: no such config file", path));
-  if (fs::is_directory(path, ec)) throw config_error(fmt::format("{}: is a directory, not a config file", path));
-  std::ifstream in(path);
-  if (!in) throw config_error(fmt::format("{}: cannot open the config file", path));
+  std::istringstream in;
+  try {
+    in.str(read_input_text(path, "a config file"));
+  } catch (const input_error& e) {
+    throw config_error(e.what());
+  }
   try {
     return po::parse_config_file(in, desc, false);  // false: unknown keys are errors
   } catch (const po::unknown_option& e) {

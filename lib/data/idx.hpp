@@ -7,8 +7,18 @@
 //
 // IDX is a big-endian header (magic, then one uint32 per axis) followed by the
 // raw unsigned bytes. Files may be plain or gzip-compressed: `path` is tried as
-// given, then as `path.gz`. Every check failure throws data_error with one
-// message naming the file and what was expected versus what was found.
+// given, then as `path.gz`; a file starting with the gzip magic is gzip. A gzip
+// file may hold several members back to back (as `gzip -d` accepts); any other
+// bytes after the gzip data are an error. Only regular files are read (a FIFO
+// or a device is refused, io/input_file.hpp). Every check failure throws
+// data_error with one message naming the file and what was expected versus
+// what was found.
+//
+// Memory is bounded by the header before anything is read: rows and cols at
+// most 16384, and at most 2 GiB of pixels or labels per file read (8 GiB as
+// floats); the buffer then grows only as data arrives. A limit (load_mnist)
+// stops reading after the first `limit` items: the rest of the file is neither
+// read nor checked.
 
 #include <cstdint>
 #include <stdexcept>
@@ -40,7 +50,7 @@ struct mnist_data {
 
 // Reads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
 // and t10k-labels-idx1-ubyte (each with or without .gz) from `dir`. A limit > 0
-// keeps only the first `limit` items of that set; 0 keeps all.
+// reads only the first `limit` items of that set; 0 reads all.
 mnist_data load_mnist(const std::string& dir, std::int64_t train_limit = 0, std::int64_t test_limit = 0);
 
 }  // namespace saelab

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "experiment/run_dir.hpp"
+#include "io/input_file.hpp"
 #include "log/h5.hpp"
 
 #include "version.hpp"
@@ -168,8 +169,11 @@ std::vector<float> read_checked(const h5::file& f, const fs::path& path, const s
 h5::file open_checkpoint(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw checkpoint_error(fmt::format("{}: no such checkpoint file", path.string()));
-  if (fs::is_directory(path, ec))
-    throw checkpoint_error(fmt::format("{}: is a directory, not a checkpoint file", path.string()));
+  try {
+    check_input_file(path, "a checkpoint file");
+  } catch (const input_error& e) {
+    throw checkpoint_error(e.what());
+  }
   try {
     return h5::file::open_read(path);
   } catch (const h5::error& e) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -20,6 +21,20 @@ std::unique_ptr<optimizer<float>> make_optimizer(const optim_config& c, std::int
 // BCE, not a NaN).
 double diverged_above(loss_kind k) { return 2 * (k == loss_kind::loss_kind_bce ? std::log(2.0) : 0.25); }
 
+// The network reshapes its input by pixel count, so images of the right count
+// but the wrong shape (14x56 for 28x28) would train silently as nonsense.
+// A set with no images (rank < 2) has nothing to check.
+void check_images_fit(const mnist_data& data, const network<float>& net, const std::string& dir) {
+  const shape& expected = net.activation_shape(0);
+  for (const auto& [set, which] : {std::pair{&data.train, "training"}, std::pair{&data.test, "test"}}) {
+    if (set->images.dims().rank() < 2) continue;
+    const shape each = set->images.dims().drop_batch();
+    if (each != expected)
+      throw data_error(fmt::format("{}: {} images are {} each, but the model expects {} (channels, rows, cols)", dir,
+                                   which, each.str(), expected.str()));
+  }
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -32,7 +47,9 @@ trainer::trainer(const experiment_config& cfg, network<float>& net, const mnist_
       rng_(r),
       objective_(net, cfg.train.loss, cfg.sparsity),
       optimizer_(make_optimizer(cfg.optim, net.params().numel())),
-      batches_(data.train.images.size(0), cfg.train.batch_size, cfg.train.shuffle) {}
+      batches_(data.train.images.size(0), cfg.train.batch_size, cfg.train.shuffle) {
+  check_images_fit(data, net, cfg.data.dir);
+}
 
 void trainer::run(training_observer& obs, const std::atomic<bool>* stop) {
   stopped_ = false;

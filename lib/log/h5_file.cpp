@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "io/input_file.hpp"
+
 namespace saelab::h5 {
 
 namespace {
@@ -68,6 +70,11 @@ handle latest_fapl() {
 void require_file(const std::filesystem::path& path, std::string_view op) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) detail::fail_plain(path.string(), op, "no such file");
+  try {
+    check_input_file(path, "an HDF5 file");  // HDF5's open() would wait forever on a FIFO
+  } catch (const input_error& e) {
+    detail::fail_plain(path.string(), op, e.reason());
+  }
 }
 
 // HDF5 refuses a file whose SWMR writer died, and suggests plain `h5clear -s`,

@@ -1,9 +1,10 @@
 #include "sweep/csv.hpp"
 
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "io/input_file.hpp"
 
 namespace saelab {
 
@@ -102,11 +103,7 @@ csv_table parse_csv(std::string_view text, std::string_view source) {
 }
 
 csv_table read_csv(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot read", path.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_csv(ss.str(), path.string());
+  return parse_csv(read_input_text(path, "a CSV file"), path.string());
 }
 
 }  // namespace saelab

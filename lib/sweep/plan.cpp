@@ -64,6 +64,37 @@ std::vector<std::vector<std::size_t>> section_points(const sweep_section& s, swe
   }
 }
 
+// Seeds x the points of every section, from the list lengths, each step checked
+// for overflow; also as a double, to name a count that overflows in messages.
+struct run_count {
+  std::uint64_t exact = 0;
+  bool overflow = false;
+  double approx = 0;
+};
+
+run_count count_runs(const sweep_spec& spec) {
+  run_count c;
+  for (const sweep_section& s : spec.sections) {
+    std::uint64_t points = 1;
+    double approx = 1;
+    for (const sweep_axis& a : s.axes) {
+      const std::uint64_t n = a.values.size();
+      if (spec.mode == sweep_mode::sweep_mode_zip) {
+        points = std::max(points, n);
+        approx = std::max(approx, static_cast<double>(n));
+      } else {
+        c.overflow |= __builtin_mul_overflow(points, n, &points);
+        approx *= static_cast<double>(n);
+      }
+    }
+    c.overflow |= __builtin_add_overflow(c.exact, points, &c.exact);
+    c.approx += approx;
+  }
+  c.overflow |= __builtin_mul_overflow(c.exact, static_cast<std::uint64_t>(spec.seeds), &c.exact);
+  c.approx *= spec.seeds;
+  return c;
+}
+
 // A config with the per-run keys neutralised, for comparing points.
 std::string config_identity(experiment_config c) {
   c.run.out.clear();
@@ -87,6 +118,13 @@ sweep_plan make_plan(const sweep_spec& spec) {
   const std::string file = spec.file.string();
   std::vector<std::string> problems;
   auto problem = [&](int line, const std::string& msg) { problems.push_back(fmt::format("{}:{}: {}", file, line, msg)); };
+
+  // ---- the size, before anything is expanded ----
+  if (const run_count n = count_runs(spec); n.overflow || n.exact > max_sweep_runs)
+    throw sweep_error(fmt::format("{}: {} runs ([sweep] seeds x the points of every [grid] section): more than the "
+                                  "{} a sweep may have; split it into smaller sweeps",
+                                  file, n.overflow ? fmt::format("{:.3g}", n.approx) : std::to_string(n.exact),
+                                  max_sweep_runs));
 
   // ---- the base, and the keys ----
   experiment_config base;
@@ -178,8 +216,7 @@ sweep_plan make_plan(const sweep_spec& spec) {
   std::vector<point> points;
   for (const sweep_section& s : spec.sections)
     for (auto& at : section_points(s, spec.mode)) points.push_back({&s, std::move(at)});
-  const std::size_t total = points.size() * static_cast<std::size_t>(spec.seeds);
-  if (total > 100000) throw sweep_error(fmt::format("{}: {} runs: more than 100000", file, total));
+  const std::size_t total = points.size() * static_cast<std::size_t>(spec.seeds);  // <= max_sweep_runs
 
   // Short names for ids: the last dotted part, unless two swept keys share it.
   std::map<std::string, int> leaf_count;

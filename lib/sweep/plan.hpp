@@ -19,7 +19,8 @@
 // to the plan's width (at least 3 digits), characters other than letters,
 // digits, '.', '+' and '-' written as '_'. The index makes ids unique.
 //
-// make_plan checks, before any run starts: every key is a config key and not
+// make_plan checks, before any run starts: first, from the list lengths alone,
+// that there are at most max_sweep_runs runs (spec.hpp); every key is a config key and not
 // one sae-sweep sets itself (run.seed, run.out, run.name, run.threads); every
 // value loads with the base config (load_config); zip lists have equal
 // lengths; every point builds its model and objective (e.g. KL on ReLU sites is

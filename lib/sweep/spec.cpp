@@ -4,12 +4,14 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include "io/input_file.hpp"
 
 namespace saelab {
 
@@ -155,12 +157,11 @@ std::vector<std::string> parse_value_list(const std::string& text_in) {
 sweep_spec read_sweep_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw sweep_error(fmt::format("{}: no such sweep file", path.string()));
-  if (fs::is_directory(path, ec)) throw sweep_error(fmt::format("{}: is a directory, not a sweep file", path.string()));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw sweep_error(fmt::format("{}: cannot open the sweep file", path.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_sweep(ss.str(), path);
+  try {
+    return parse_sweep(read_input_text(path, "a sweep file"), path);
+  } catch (const input_error& e) {
+    throw sweep_error(e.what());
+  }
 }
 
 sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
@@ -170,6 +171,11 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
   spec.name = path.stem().string();
 
   std::vector<std::string> problems;
+  // Every section has at least as many points as its longest list, so their sum
+  // bounds the runs from below in either mode; past the cap, stop before more
+  // lists are expanded (log() and range() make 10000 values from one line).
+  std::uint64_t fewest_points = 0;
+  std::vector<std::size_t> longest;  // per section
   auto problem = [&](int line, const std::string& msg) { problems.push_back(location(path, line) + ": " + msg); };
 
   enum class where { none, sweep, fixed, grid, other } in = where::none;
@@ -288,7 +294,15 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
                                          key, axis.values.size()));
           spec.fixed.push_back(std::move(axis));
         } else {
+          const std::size_t n = axis.values.size();
           spec.sections.back().axes.push_back(std::move(axis));
+          longest.resize(spec.sections.size(), 0);
+          if (n > longest.back()) fewest_points += n - std::exchange(longest.back(), n);
+          if (fewest_points > max_sweep_runs) {
+            problem(line_no, fmt::format("[{}] {}: the lists so far make more than the {} runs a sweep may have",
+                                         section, key, max_sweep_runs));
+            throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
+          }
         }
         break;
       }
@@ -314,9 +328,13 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
       problems.push_back(fmt::format("{}: base config '{}' not found (looked in the current directory and in '{}')",
                                      path.string(), spec.base_as_written,
                                      path.parent_path().empty() ? "." : path.parent_path().string()));
-    if (!spec.base.empty() && fs::is_directory(spec.base, ec))
-      problems.push_back(fmt::format("{}: base '{}' is a directory, not a config file", path.string(),
-                                     spec.base.string()));
+    if (!spec.base.empty()) {
+      try {
+        check_input_file(spec.base, "a config file");
+      } catch (const input_error& e) {
+        problems.push_back(fmt::format("{}: base: {}", path.string(), e.what()));
+      }
+    }
   }
 
   if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));

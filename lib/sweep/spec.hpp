@@ -33,6 +33,7 @@
 // '#' starts a comment. Every problem throws sweep_error listing one line per
 // problem, each naming the file, the line and what was expected.
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,12 @@ class sweep_error : public std::runtime_error {
 
 enum class sweep_mode { sweep_mode_grid, sweep_mode_zip };
 std::string_view to_string(sweep_mode m);  // "grid", "zip"
+
+// The most runs one sweep may have. make_plan counts them from the list
+// lengths alone, before it checks or expands anything, so a grid whose
+// product is astronomical costs nothing; read_sweep_file stops early when
+// the lists it has expanded already make more.
+inline constexpr std::uint64_t max_sweep_runs = 100000;
 
 // One key with its list of values, as written on one line.
 struct sweep_axis {
