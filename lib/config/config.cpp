@@ -18,6 +18,8 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "report/quote.hpp"
+
 namespace saelab {
 
 namespace po = boost::program_options;
@@ -129,14 +131,12 @@ struct bool_codec {
   std::string format(bool v) const { return v ? "true" : "false"; }
 };
 
-// The INI reader strips '#' comments and surrounding blanks and reads one
-// line, so text with those cannot round-trip through to_ini: refuse it early.
+// Text that cannot round-trip through to_ini (see ini_value_problem) is
+// refused early, before anything is written.
 void check_ini_text(std::string_view s, std::string_view expected) {
-  const bool blank_edge = !s.empty() && (std::isspace(static_cast<unsigned char>(s.front())) ||
-                                         std::isspace(static_cast<unsigned char>(s.back())));
-  if (blank_edge || s.find_first_of("#\r\n") != std::string_view::npos)
-    throw bad_value{fmt::format("'{}' cannot be written to an INI file: expected {} without '#', "
-                                "line breaks or surrounding blanks", s, expected)};
+  if (const std::string_view problem = ini_value_problem(s); !problem.empty())
+    throw bad_value{fmt::format("'{}' cannot be written to an INI file: it holds {}; expected {} without '#', "
+                                "line breaks or surrounding blanks", one_line(s), problem, expected)};
 }
 
 struct text_codec {

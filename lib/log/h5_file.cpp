@@ -1,5 +1,9 @@
 #include "log/h5_file.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -291,7 +295,10 @@ std::string object::where() const { return detail::where(id()); }
 file file::create(const std::filesystem::path& path) {
   quiet();
   handle fapl = latest_fapl();
-  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  // H5F_ACC_TRUNC would open through a planted symlink and truncate its target.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    detail::fail_plain(path.string(), "create file", fmt::format("cannot replace it: {}", std::strerror(errno)));
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (id < 0) detail::fail_plain(path.string(), "create file", innermost_reason());
   return file(id, path);
 }

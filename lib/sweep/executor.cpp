@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "experiment/run_dir.hpp"
+#include "report/atomic_write.hpp"
 
 extern char** environ;
 
@@ -81,7 +82,7 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const fs::path& log) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW, 0);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -345,10 +346,11 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
         if (ec) throw std::runtime_error(fmt::format("{}: cannot remove: {}", dir.string(), ec.message()));
       }
       const auto argv = train_command(plan, row, sweep_dir, opt.trainer, j.state, threads);
-      {
-        std::ofstream out(log, j.state.status == S::planned_run_status_pending ? std::ios::trunc : std::ios::app);
-        out << fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " "));
-      }
+      // Created here, never through a planted link; the child then only appends to it.
+      write_log(log,
+                j.state.status == S::planned_run_status_pending ? log_open::log_open_truncate
+                                                                : log_open::log_open_append,
+                fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " ")));
       children.push_back({spawn_logged(argv, log), j.row, clock::now()});
       ++res.started;
       const bool resumed = argv.size() > 1 && argv[1] == "--resume";

@@ -291,7 +291,7 @@ void write_summary(const sweep_plan& plan, const fs::path& sweep_dir, const csv_
   write_file_atomically(sweep_dir / "summary.csv", to_csv(summary));
 
   const fs::path final_path = sweep_dir / "sweep.h5";
-  const fs::path tmp = sweep_dir / fmt::format("sweep.h5.tmp.{}", ::getpid());
+  const fs::path tmp = temporary_path(final_path);
   try {
     {
       h5::file f = h5::file::create(tmp);
