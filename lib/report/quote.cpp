@@ -20,8 +20,10 @@ std::string one_line(std::string_view text) {
 }
 
 std::string gnuplot_quote(std::string_view text) {
+  // gnuplot 5.4 misreads runs of doubled quotes (it ends the string early),
+  // so each quote is concatenated in from a double-quoted "'" instead.
   std::string out = "'";
-  for (char c : one_line(text)) out += c == '\'' ? std::string("''") : std::string(1, c);
+  for (char c : one_line(text)) out += c == '\'' ? std::string(R"('."'".')") : std::string(1, c);
   return out + "'";
 }
 

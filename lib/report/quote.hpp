@@ -5,7 +5,7 @@
 // script, an INI file. One function per target language, so every writer
 // quotes the same way and a new writer has one place to look.
 //
-//   gnuplot_quote("it's")        -> 'it''s'       a gnuplot string literal
+//   gnuplot_quote("it's")        -> 'it'."'".'s'  a gnuplot string expression
 //   gnuplot_data_string("a\"b")  -> "a'b"         a string column of a .dat
 //   shell_quote("my dir")        -> 'my dir'      one POSIX shell word
 //   one_line("a\nb")             -> a?b           after '#' or "key: "
@@ -27,9 +27,11 @@ namespace saelab {
 // as the value of a "key: value" line.
 std::string one_line(std::string_view text);
 
-// A gnuplot single-quoted string literal: quotes doubled, control characters
-// as in one_line. gnuplot expands neither backquotes nor @macros inside
-// single quotes, so the literal is inert wherever a string is expected.
+// A gnuplot string expression: `text` in single quotes, each quote
+// concatenated in as "'" (gnuplot misreads runs of doubled quotes), control
+// characters as in one_line. gnuplot expands neither backquotes nor @macros
+// inside single quotes, so the expression is inert wherever a string is
+// expected.
 std::string gnuplot_quote(std::string_view text);
 
 // A double-quoted string column of a gnuplot data file. Data files have no
