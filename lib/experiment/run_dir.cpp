@@ -104,7 +104,8 @@ run_lock run_lock::acquire(const fs::path& dir) {
   const fs::path path = dir / ".lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
-    throw std::runtime_error(fmt::format("{}: cannot create the lock file: {}", path.string(), std::strerror(errno)));
+    throw std::runtime_error(fmt::format("{}: cannot create the lock file: {}", path.string(),
+                                         errno == ELOOP ? "it is a symbolic link" : std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     std::string who;

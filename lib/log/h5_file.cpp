@@ -316,6 +316,10 @@ file file::open_read(const std::filesystem::path& path, bool swmr) {
 file file::open_rw(const std::filesystem::path& path) {
   quiet();
   require_file(path, "open file for writing");
+  // A link planted in a shared directory would have its target written.
+  std::error_code ec;
+  if (std::filesystem::is_symlink(path, ec))
+    detail::fail_plain(path.string(), "open file for writing", "it is a symbolic link (refusing to write through it)");
   handle fapl = latest_fapl();  // keeps new objects SWMR-compatible
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
   if (id < 0) fail_open(path, "open file for writing");

@@ -91,6 +91,7 @@ class file : public object {
   // Read-only. With swmr = true the file may be held by a SWMR writer.
   static file open_read(const std::filesystem::path& path, bool swmr = false);
   // Read-write, for resuming a log: existing datasets can be appended to.
+  // A symlink at `path` is refused, not written through.
   static file open_rw(const std::filesystem::path& path);
 
   // After this only appends and in-place overwrites are allowed, and SWMR
