@@ -202,3 +202,18 @@ TEST_CASE("resolved.ini: a hostile run directory name stays inside its comment l
     CHECK(to_ini(back) == to_ini(c));
   }
 }
+
+TEST_CASE("INI: a config file's hostile name becomes a run.name that round-trips", "[quote][config]") {
+  temp_dir dir("quote_stem");
+  for (const std::string stem : {"a#b", "x\ny = 1", " lead", "trail ", "tab\tname", "ok;=[x]"}) {
+    INFO(stem);
+    const fs::path file = dir / (stem + ".ini");
+    { std::ofstream(file) << "[train]\nepochs = 1\n"; }
+    experiment_config c = load_config(file.string(), {});
+    CHECK(ini_value_problem(c.run.name).empty());
+    CHECK(c.run.name.size() == stem.size());
+    const fs::path ini = dir / "back.ini";
+    { std::ofstream(ini) << to_ini(c); }
+    CHECK(to_ini(load_config(ini.string(), {})) == to_ini(c));
+  }
+}

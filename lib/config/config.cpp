@@ -139,6 +139,18 @@ void check_ini_text(std::string_view s, std::string_view expected) {
                                 "line breaks or surrounding blanks", one_line(s), problem, expected)};
 }
 
+// The config file's stem, made fit for an INI value and a directory name
+// (it is a default, so it is mended rather than refused): '#', control
+// characters and blanks at either end become '_'.
+std::string default_run_name(const std::string& path) {
+  std::string name = std::filesystem::path(path).stem().string();
+  for (char& c : name)
+    if (c == '#' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  if (!name.empty() && name.front() == ' ') name.front() = '_';
+  if (!name.empty() && name.back() == ' ') name.back() = '_';
+  return name;
+}
+
 struct text_codec {
   std::string expected() const { return "text"; }
   std::string parse(std::string_view s) const {
@@ -399,7 +411,7 @@ experiment_config load_config(const std::string& path, const std::vector<std::st
   for (const auto& o : cmd.options) from_cmd.insert(o.string_key);
 
   experiment_config c;
-  if (!path.empty()) c.run.name = std::filesystem::path(path).stem().string();
+  if (!path.empty()) c.run.name = default_run_name(path);
   for (const key_row& r : key_table()) {
     if (!vm.count(r.key)) continue;
     apply(r, c, vm[r.key].as<std::string>(), from_cmd.count(r.key) ? std::string_view("command line") : path);
