@@ -8,7 +8,6 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <optional>
 
 #include "experiment/run_dir.hpp"
 #include "experiment/runner.hpp"
@@ -20,11 +19,13 @@
 #include "report/quote.hpp"
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
+#include "path_override.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace saelab;
 using saelab::testing::slurp;
+using saelab::testing::path_override;
 using saelab::testing::temp_dir;
 
 namespace {
@@ -78,17 +79,6 @@ experiment_config tiny_run(const temp_dir& tmp) {
   return c;
 }
 
-struct path_override {
-  std::optional<std::string> old;
-  explicit path_override(const std::string& value) {
-    if (const char* p = std::getenv("PATH")) old = p;
-    ::setenv("PATH", value.c_str(), 1);
-  }
-  ~path_override() {
-    if (old) ::setenv("PATH", old->c_str(), 1);
-    else ::unsetenv("PATH");
-  }
-};
 
 template <class F>
 std::string error_of(F f) {
@@ -134,8 +124,7 @@ TEST_CASE("atomic writes replace a planted link, never write through it", "[nofo
 TEST_CASE("logs: a planted link is replaced on truncation and refused on append", "[nofollow]") {
   temp_dir dir("nofollow_log");
   planted p(dir / "victims");
-  p.plant(dir / "a.log");
-  p.plant(dir / "b.log");
+  for (const char* f : {"a.log", "b.log"}) p.plant(dir / f);
   write_log(dir / "a.log", log_open::log_open_truncate, "fresh\n");
   CHECK(slurp(dir / "a.log") == "fresh\n");
   CHECK_THROWS_WITH(write_log(dir / "b.log", log_open::log_open_append, "more\n"),
