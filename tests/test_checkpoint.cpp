@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 
@@ -206,20 +205,18 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]")
   auto a = make(12, 1);
   save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(1));
   const std::string before = slurp(file);
-  // A file-size limit below the checkpoint's size makes the write fail part
-  // way, as a full disk does (EFBIG instead of ENOSPC; SIGXFSZ ignored).
+  // No file descriptor left to open the temporary with: the save fails (the
+  // temporary's name is fresh each time, so nothing can be planted to block it).
   auto b = make(12, 2);
   std::string msg;
   {
-    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
     rlimit old_limit{};
-    ::getrlimit(RLIMIT_FSIZE, &old_limit);
-    rlimit small = old_limit;
-    small.rlim_cur = 4096;
-    ::setrlimit(RLIMIT_FSIZE, &small);
+    ::getrlimit(RLIMIT_NOFILE, &old_limit);
+    rlimit none = old_limit;
+    none.rlim_cur = 0;
+    ::setrlimit(RLIMIT_NOFILE, &none);
     msg = checkpoint_error_of([&] { save_checkpoint(file, *b.net, *b.opt, b.r, meta_for(2)); });
-    ::setrlimit(RLIMIT_FSIZE, &old_limit);
-    std::signal(SIGXFSZ, old_handler);
+    ::setrlimit(RLIMIT_NOFILE, &old_limit);
   }
   CHECK_THAT(msg, Contains(file.string()) && Contains("cannot write checkpoint"));
   CHECK(slurp(file) == before);
