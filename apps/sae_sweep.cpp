@@ -65,6 +65,7 @@ starts.
   --shard i/n   only rows i, i+n, i+2n, ... (0 <= i < n), e.g. one machine of n
   --task k      only row k (0-based), e.g. --task $SLURM_ARRAY_TASK_ID
   --emit slurm  write DIR/slurm.sh, a job array with one task per row, and stop
+                (DIR must hold no blank, quote, '\', '#' or '%': #SBATCH lines take it raw)
   --collect     rebuild summary.csv and sweep.h5 from the run directories; run nothing
   --dry-run     print the plan, each run's state and its command; write nothing
   --out DIR     the sweep directory

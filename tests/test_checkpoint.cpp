@@ -16,6 +16,7 @@
 #include "experiment/runner.hpp"
 #include "fake_mnist.hpp"
 #include "log/h5.hpp"
+#include "report/atomic_write.hpp"
 
 using namespace saelab;
 using namespace saelab::testing;
@@ -220,6 +221,10 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]")
   }
   CHECK_THAT(msg, Contains(file.string()) && Contains("cannot write checkpoint"));
   CHECK(slurp(file) == before);
+  // A temporary left by a save killed part way is removed by the next save.
+  { std::ofstream(temporary_path(file)) << "half a checkpoint"; }
+  save_checkpoint(file, *b.net, *b.opt, b.r, meta_for(2));
+  for (const auto& e : fs::directory_iterator(tmp.path)) CHECK(e.path().filename() == "model.h5");
   CHECK_THAT(checkpoint_error_of([&] { save_checkpoint(tmp / "no" / "such" / "dir.h5", *b.net, *b.opt, b.r, meta_for(2)); }),
              Contains("cannot write checkpoint"));
   CHECK_FALSE(fs::exists(tmp / "no"));

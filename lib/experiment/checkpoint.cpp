@@ -277,6 +277,7 @@ experiment_config stored_config(const checkpoint_info& info, const fs::path& pat
 
 void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<float>& opt, const rng& r,
                      const checkpoint_meta& meta) {
+  remove_stale_temporaries(path);  // of a save killed part way; the run's lock keeps other writers out
   const fs::path tmp = temporary_path(path);  // created exclusively (h5::file::create), never through a link
   const auto kind = kind_of(opt);
   if (!kind || *kind != meta.optimizer)

@@ -47,6 +47,13 @@ fs::path temporary_path(const fs::path& path) {
   return path.string() + fmt::format(".tmp.{}.{:08x}", ::getpid(), rd());
 }
 
+void remove_stale_temporaries(const fs::path& path) {
+  const std::string prefix = path.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(parent_or_dot(path), ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove(e.path(), ec);  // a link itself, not its target
+}
+
 int create_new_file(const fs::path& path, file_mode mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                         mode == file_mode::file_mode_executable ? 0777 : 0666);

@@ -31,6 +31,10 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
 // HDF5's H5F_ACC_EXCL), so a link planted under the name is refused.
 std::filesystem::path temporary_path(const std::filesystem::path& path);
 
+// Removes temporaries of `path` (temporary_path names) that a killed writer
+// left behind. Only for a path one process writes at a time (under a lock).
+void remove_stale_temporaries(const std::filesystem::path& path);
+
 // Creates `path`, which must not exist (not even as a symlink), for writing:
 // O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC. Returns the descriptor; throws
 // std::runtime_error naming the path.
