@@ -23,6 +23,7 @@
 #include "experiment/run_dir.hpp"
 #include "experiment/runner.hpp"
 #include "experiment/trainer.hpp"
+#include "report/atomic_write.hpp"
 #include "tensor/blas.hpp"
 
 namespace {
@@ -164,7 +165,7 @@ int run(const arguments& a) {
   fmt::print("{}", text);
   std::fflush(stdout);
 
-  write_text_atomically(out / "eval.txt", text);
+  write_file_atomically(out / "eval.txt", text);
   const fs::path figure = write_reconstruction_figure(out, *net, data.test.images);
   fmt::print("\nwrote {}{}\n", (out / "eval.txt").string(), figure.empty() ? "" : " and " + figure.string());
   return 0;

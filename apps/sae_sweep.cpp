@@ -27,6 +27,7 @@
 
 #include "experiment/run_dir.hpp"
 #include "report/atomic_write.hpp"
+#include "report/quote.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
@@ -65,6 +66,7 @@ starts.
   --shard i/n   only rows i, i+n, i+2n, ... (0 <= i < n), e.g. one machine of n
   --task k      only row k (0-based), e.g. --task $SLURM_ARRAY_TASK_ID
   --emit slurm  write DIR/slurm.sh, a job array with one task per row, and stop
+                (DIR must hold no blank, quote, '\', '#' or '%': #SBATCH lines take it raw)
   --collect     rebuild summary.csv and sweep.h5 from the run directories; run nothing
   --dry-run     print the plan, each run's state and its command; write nothing
   --out DIR     the sweep directory
@@ -145,15 +147,6 @@ fs::path self_dir() {
   return ec ? fs::path() : exe.parent_path();
 }
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:+,") ==
-                        std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string cell(const csv_table& t, const std::vector<std::string>& row, const std::string& col) {
   return t.has(col) ? row[t.column(col)] : "";
 }
@@ -194,10 +187,17 @@ void write_plan_files(const sweep_plan& plan, const fs::path& dir) {
 
 void emit_slurm(const args& a, const sweep_plan& plan, const fs::path& dir) {
   const fs::path abs_dir = fs::absolute(dir);
-  const fs::path self = self_dir() / "sae-sweep";
+  const fs::path self = fs::absolute(self_dir() / "sae-sweep");
+  const fs::path sweep_file = fs::absolute(plan.spec.file);
+  const fs::path cwd = fs::current_path();
+  // Refused before anything is written: a line break would turn the rest of a
+  // path into a command (or a directive) of the script.
+  check_slurm_path("the sweep directory (--out)", abs_dir.string());
+  check_script_line("the sweep file", sweep_file.string());
+  check_script_line("the sae-sweep program path", self.string());
+  check_script_line("the current directory", cwd.string());
   const int cpus = a.cores > 0 ? a.cores : load_config(plan.spec.base.string(), {}).run.threads;
-  std::string cmd = fmt::format("{} {}", shell_quote(fs::absolute(self).string()),
-                                shell_quote(fs::absolute(plan.spec.file).string()));
+  std::string cmd = fmt::format("{} {}", shell_quote(self.string()), shell_quote(sweep_file.string()));
   if (!a.out.empty()) cmd += " --out " + shell_quote(abs_dir.string());
   const std::string script = fmt::format(
       R"(#!/bin/bash
@@ -206,7 +206,7 @@ void emit_slurm(const args& a, const sweep_plan& plan, const fs::path& dir) {
 # Each task runs one row (sae-sweep --task), resuming it if it was interrupted.
 # When every task has ended, rebuild the summary:
 #   {cmd} --collect
-#SBATCH --job-name=sae-sweep-{name}
+#SBATCH --job-name=sae-sweep-{job}
 #SBATCH --array=0-{last}
 #SBATCH --cpus-per-task={cpus}
 #SBATCH --output={dir}/runs/slurm-%A_%a.out
@@ -215,16 +215,14 @@ cd {cwd}
 export OPENBLAS_CORETYPE="${{OPENBLAS_CORETYPE:-Haswell}}"
 exec {cmd} --task "$SLURM_ARRAY_TASK_ID" --cores "${{SLURM_CPUS_PER_TASK:-{cpus}}}"
 )",
-      fmt::arg("name", plan.spec.name), fmt::arg("rows", plan.rows.size()),
-      fmt::arg("path", shell_quote((abs_dir / "slurm.sh").string())), fmt::arg("cmd", cmd),
-      fmt::arg("last", plan.rows.size() - 1), fmt::arg("cpus", cpus), fmt::arg("dir", abs_dir.string()),
-      fmt::arg("cwd", shell_quote(fs::current_path().string())));
+      fmt::arg("name", one_line(plan.spec.name)), fmt::arg("job", slurm_job_name(plan.spec.name)),
+      fmt::arg("rows", plan.rows.size()), fmt::arg("path", shell_quote((abs_dir / "slurm.sh").string())),
+      fmt::arg("cmd", cmd), fmt::arg("last", plan.rows.size() - 1), fmt::arg("cpus", cpus),
+      fmt::arg("dir", abs_dir.string()), fmt::arg("cwd", shell_quote(cwd.string())));
   write_plan_files(plan, dir);
   std::error_code ec;
   fs::create_directories(dir / "runs", ec);
-  write_file_atomically(dir / "slurm.sh", script);
-  fs::permissions(dir / "slurm.sh", fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
-                  fs::perm_options::add, ec);
+  write_file_atomically(dir / "slurm.sh", script, file_mode::file_mode_executable);
   fmt::print("sae-sweep: wrote {} ({} array tasks, {} cpus each)\n  submit: sbatch {}\n  then:   {} --collect\n",
              (dir / "slurm.sh").string(), plan.rows.size(), cpus, (dir / "slurm.sh").string(), cmd);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <hdf5.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include "experiment/runner.hpp"
 #include "fake_mnist.hpp"
 #include "log/h5.hpp"
+#include "report/atomic_write.hpp"
 
 using namespace saelab;
 using namespace saelab::testing;
@@ -84,7 +86,8 @@ TEST_CASE("checkpoint round trip restores weights, optimiser, rng and epoch bitw
     INFO("optimiser " << to_string(kind));
     auto a = make(12, 1, kind);
     save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(3, kind));
-    CHECK_FALSE(fs::exists(tmp / "model.h5.tmp"));
+    for (const auto& e : fs::directory_iterator(tmp.path))
+      CHECK(e.path().filename().string().find(".tmp") == std::string::npos);  // no temporary left
 
     auto b = make(12, 2, kind);  // other weights, state and rng
     const checkpoint_info info = load_checkpoint(file, *b.net, b.opt.get(), &b.r);
@@ -203,12 +206,25 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]")
   auto a = make(12, 1);
   save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(1));
   const std::string before = slurp(file);
-  // A directory where the temporary file should go makes the write fail.
-  fs::create_directories(tmp / "model.h5.tmp" / "blocker");
+  // No file descriptor left to open the temporary with: the save fails (the
+  // temporary's name is fresh each time, so nothing can be planted to block it).
   auto b = make(12, 2);
-  const std::string msg = checkpoint_error_of([&] { save_checkpoint(file, *b.net, *b.opt, b.r, meta_for(2)); });
+  std::string msg;
+  {
+    rlimit old_limit{};
+    ::getrlimit(RLIMIT_NOFILE, &old_limit);
+    rlimit none = old_limit;
+    none.rlim_cur = 0;
+    ::setrlimit(RLIMIT_NOFILE, &none);
+    msg = checkpoint_error_of([&] { save_checkpoint(file, *b.net, *b.opt, b.r, meta_for(2)); });
+    ::setrlimit(RLIMIT_NOFILE, &old_limit);
+  }
   CHECK_THAT(msg, Contains(file.string()) && Contains("cannot write checkpoint"));
   CHECK(slurp(file) == before);
+  // A temporary left by a save killed part way is removed by the next save.
+  { std::ofstream(temporary_path(file)) << "half a checkpoint"; }
+  save_checkpoint(file, *b.net, *b.opt, b.r, meta_for(2));
+  for (const auto& e : fs::directory_iterator(tmp.path)) CHECK(e.path().filename() == "model.h5");
   CHECK_THAT(checkpoint_error_of([&] { save_checkpoint(tmp / "no" / "such" / "dir.h5", *b.net, *b.opt, b.r, meta_for(2)); }),
              Contains("cannot write checkpoint"));
   CHECK_FALSE(fs::exists(tmp / "no"));

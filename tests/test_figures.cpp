@@ -19,27 +19,16 @@
 #include "report/figures.hpp"
 #include "report/gnuplot.hpp"
 
+#include "path_override.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace saelab;
+using saelab::testing::path_override;
 using saelab::testing::temp_dir;
 using saelab::testing::slurp;
 
 namespace {
-
-// Sets PATH for one scope and puts the old value back, even when a check throws.
-struct path_override {
-  std::optional<std::string> old;
-  explicit path_override(const std::string& value) {
-    if (const char* p = std::getenv("PATH")) old = p;
-    ::setenv("PATH", value.c_str(), 1);
-  }
-  ~path_override() {
-    if (old) ::setenv("PATH", old->c_str(), 1);
-    else ::unsetenv("PATH");
-  }
-};
 
 std::uint32_t u32_be(const std::string& s, std::size_t at) {
   return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |

@@ -13,10 +13,12 @@
 #include <fstream>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 #include "experiment/run_dir.hpp"
 #include "fake_mnist.hpp"
 #include "in_child.hpp"
+#include "report/quote.hpp"
 #include "sweep/csv.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/plan.hpp"
@@ -535,4 +537,60 @@ TEST_CASE("sae-sweep on SIGINT stops its runs cleanly, starts no new one and exi
   CHECK(inspect_run(p, p.rows[2], out).status == planned_run_status::planned_run_status_pending);
   CHECK_THAT(slurp(f.dir / "log.txt"), Catch::Contains("run the same command again to continue"));
   CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",interrupted,"));
+}
+
+TEST_CASE("sae-sweep --emit slurm: hostile sweep names and directories give a valid script or a clear refusal",
+          "[sweep][quote]") {
+  const fs::path sweep_exe = build_dir() / "apps" / "sae-sweep";
+  REQUIRE(fs::exists(sweep_exe));
+  sweep_files f("sweep_slurm_names");
+  // bash -n runs nothing: the checks are on the script's lines.
+  const std::string marker = "PWNED";
+  struct attempt {
+    std::string file, out;
+    bool accepted;
+  };
+  const std::vector<attempt> attempts = {
+      {"plain.ini", "out_plain", true},
+      {"my sweep.ini", "out_space_name", true},
+      {"it's; touch " + marker + ".ini", "out_quote_name", true},
+      {"$(touch " + marker + ").ini", "out_subst_name", true},
+      {"x\ntouch " + marker + "\n#SBATCH --wrap=y.ini", "out_newline_name", false},
+      {"plain2.ini", "out with spaces", false},
+      {"plain3.ini", "out\ntouch " + marker, false},
+      {"plain4.ini", "out#hash", false},
+      {"plain5.ini", "out%A", false},
+  };
+  for (const auto& a : attempts) {
+    INFO("sweep file '" << a.file << "', --out '" << a.out << "'");
+    const fs::path file = f.write(a.file, "", "[grid]\nsparsity.beta = 0.01, 0.1\n");
+    const fs::path out = f.dir / a.out;
+    const fs::path log = f.dir / "log.txt";
+    const int rc = run_command(fmt::format("{} {} --out {} --emit slurm > {} 2>&1", shell_quote(sweep_exe.string()),
+                                           shell_quote(file.string()), shell_quote(out.string()),
+                                           shell_quote(log.string())));
+    const fs::path script = out / "slurm.sh";
+    if (!a.accepted) {
+      CHECK(rc != 0);
+      CHECK_THAT(slurp(log), Catch::Contains("cannot go into a script") || Catch::Contains("#SBATCH line"));
+      CHECK_FALSE(fs::exists(script));
+      continue;
+    }
+    REQUIRE(rc == 0);
+    REQUIRE(fs::exists(script));
+    CHECK(run_command("bash -n " + shell_quote(script.string()) + " 2>/dev/null") == 0);
+    const std::string text = slurp(script);
+    int directives = 0;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("#SBATCH", 0) != 0) continue;
+      ++directives;
+      // "#SBATCH --option=value": one blank, nothing Slurm's tokenizer could split or cut.
+      CHECK(line.rfind("#SBATCH --", 0) == 0);
+      CHECK(line.find_first_of(" \t\"'\\#", 8) == std::string::npos);
+    }
+    CHECK(directives == 4);
+    CHECK_THAT(text, Catch::Contains("#SBATCH --job-name=sae-sweep-"));
+  }
+  CHECK_FALSE(fs::exists(marker));
 }

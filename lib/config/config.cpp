@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "io/input_file.hpp"
+#include "report/quote.hpp"
 
 namespace saelab {
 
@@ -131,14 +132,24 @@ struct bool_codec {
   std::string format(bool v) const { return v ? "true" : "false"; }
 };
 
-// The INI reader strips '#' comments and surrounding blanks and reads one
-// line, so text with those cannot round-trip through to_ini: refuse it early.
+// Text that cannot round-trip through to_ini (see ini_value_problem) is
+// refused early, before anything is written.
 void check_ini_text(std::string_view s, std::string_view expected) {
-  const bool blank_edge = !s.empty() && (std::isspace(static_cast<unsigned char>(s.front())) ||
-                                         std::isspace(static_cast<unsigned char>(s.back())));
-  if (blank_edge || s.find_first_of("#\r\n") != std::string_view::npos)
-    throw bad_value{fmt::format("'{}' cannot be written to an INI file: expected {} without '#', "
-                                "line breaks or surrounding blanks", s, expected)};
+  if (const std::string_view problem = ini_value_problem(s); !problem.empty())
+    throw bad_value{fmt::format("'{}' cannot be written to an INI file: it holds {}; expected {} without '#', "
+                                "line breaks or surrounding blanks", one_line(s), problem, expected)};
+}
+
+// The config file's stem, made fit for an INI value and a directory name
+// (it is a default, so it is mended rather than refused): '#', control
+// characters and blanks at either end become '_'.
+std::string default_run_name(const std::string& path) {
+  std::string name = std::filesystem::path(path).stem().string();
+  for (char& c : name)
+    if (c == '#' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  if (!name.empty() && name.front() == ' ') name.front() = '_';
+  if (!name.empty() && name.back() == ' ') name.back() = '_';
+  return name;
 }
 
 struct text_codec {
@@ -404,7 +415,7 @@ experiment_config load_config(const std::string& path, const std::vector<std::st
   for (const auto& o : cmd.options) from_cmd.insert(o.string_key);
 
   experiment_config c;
-  if (!path.empty()) c.run.name = std::filesystem::path(path).stem().string();
+  if (!path.empty()) c.run.name = default_run_name(path);
   for (const key_row& r : key_table()) {
     if (!vm.count(r.key)) continue;
     apply(r, c, vm[r.key].as<std::string>(), from_cmd.count(r.key) ? std::string_view("command line") : path);

@@ -14,6 +14,7 @@
 #include "experiment/run_dir.hpp"
 #include "io/input_file.hpp"
 #include "log/h5.hpp"
+#include "report/atomic_write.hpp"
 
 #include "version.hpp"
 
@@ -280,7 +281,8 @@ experiment_config stored_config(const checkpoint_info& info, const fs::path& pat
 
 void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<float>& opt, const rng& r,
                      const checkpoint_meta& meta) {
-  const fs::path tmp = path.string() + ".tmp";
+  remove_stale_temporaries(path);  // of a save killed part way; the run's lock keeps other writers out
+  const fs::path tmp = temporary_path(path);  // created exclusively (h5::file::create), never through a link
   const auto kind = kind_of(opt);
   if (!kind || *kind != meta.optimizer)
     throw checkpoint_error(fmt::format("{}: cannot write checkpoint: the optimiser is not {}", path.string(),
@@ -290,7 +292,6 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
   const auto state = opt.state();
   std::error_code ec;
   try {
-    fs::remove(tmp, ec);  // a stale one from a crash
     {
       auto f = h5::file::create(tmp);
       h5::write_attr_string(f, "format", checkpoint_format);
@@ -323,7 +324,7 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
     sync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
   } catch (const std::exception& e) {
     fs::remove(tmp, ec);
-    throw checkpoint_error(fmt::format("{}: cannot write checkpoint: {}", path.string(), reason(e, path)));
+    throw checkpoint_error(fmt::format("{}: cannot write checkpoint: {}", path.string(), reason(e, tmp)));
   }
 }
 

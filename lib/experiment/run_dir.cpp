@@ -13,6 +13,9 @@
 
 #include <fmt/format.h>
 
+#include "report/atomic_write.hpp"
+#include "report/quote.hpp"
+
 namespace saelab {
 
 namespace fs = std::filesystem;
@@ -24,12 +27,6 @@ constexpr std::pair<std::string_view, run_status> status_names[] = {
     {"done", run_status::run_status_done},
     {"failed", run_status::run_status_failed},
     {"interrupted", run_status::run_status_interrupted}};
-
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
 
 std::string host_name() {
   char buf[256] = {};
@@ -57,26 +54,6 @@ std::string utc_timestamp() {
   return buf;
 }
 
-void write_text_atomically(const fs::path& path, std::string_view text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw std::runtime_error(fmt::format("{}: cannot write", path.string()));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw std::runtime_error(fmt::format("{}: cannot write: {}", path.string(), ec.message()));
-  }
-}
-
 void write_run_state(const fs::path& dir, run_state s) {
   s.pid = static_cast<long>(::getpid());
   s.host = host_name();
@@ -84,7 +61,7 @@ void write_run_state(const fs::path& dir, run_state s) {
   std::string text = fmt::format("status: {}\nepochs: {} of {}\n", to_string(s.status), s.epochs_done, s.epochs);
   if (!s.message.empty()) text += fmt::format("message: {}\n", one_line(s.message));
   text += fmt::format("pid: {}\nhost: {}\nupdated: {}\n", s.pid, s.host, s.updated);
-  write_text_atomically(dir / "status", text);
+  write_file_atomically(dir / "status", text);
 }
 
 std::optional<run_state> read_run_state(const fs::path& dir) {
@@ -128,7 +105,8 @@ std::optional<run_lock> run_lock::try_acquire(const fs::path& dir) {
   // O_NOFOLLOW: a planted symlink must not make us create or lock its target.
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
-    throw std::runtime_error(fmt::format("{}: cannot create the lock file: {}", path.string(), std::strerror(errno)));
+    throw std::runtime_error(fmt::format("{}: cannot create the lock file: {}", path.string(),
+                                         errno == ELOOP ? "it is a symbolic link" : std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return std::nullopt;
@@ -220,10 +198,14 @@ void create_run_directory(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the run directory: {}", dir.string(), ec.message()));
-  // Probe writability now rather than after an hour of training.
-  const fs::path probe = dir / ".write-test";
-  { std::ofstream(probe) << "x"; }
-  if (!fs::exists(probe, ec)) throw std::runtime_error(fmt::format("{}: run directory is not writable", dir.string()));
+  // Probe writability now rather than after an hour of training (a fresh
+  // name, created exclusively: never a file someone planted).
+  const fs::path probe = temporary_path(dir / ".write-test");
+  try {
+    ::close(create_new_file(probe));
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("{}: run directory is not writable: {}", dir.string(), e.what()));
+  }
   fs::remove(probe, ec);
 }
 

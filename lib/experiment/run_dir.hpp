@@ -82,9 +82,6 @@ void check_new_run_directory(const std::filesystem::path& dir, bool default_loca
 // then removes. Throws std::runtime_error naming the directory.
 void create_run_directory(const std::filesystem::path& dir);
 
-// Whole-file write through DIR/NAME.tmp and a rename. Throws std::runtime_error.
-void write_text_atomically(const std::filesystem::path& path, std::string_view text);
-
 // "1970-01-01T00:00:00Z"
 std::string utc_timestamp();
 

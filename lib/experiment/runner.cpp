@@ -17,7 +17,9 @@
 #include "experiment/session.hpp"
 #include "log/h5.hpp"
 #include "log/run_log.hpp"
+#include "report/atomic_write.hpp"
 #include "report/figures.hpp"
+#include "report/quote.hpp"
 #include "tensor/blas.hpp"
 
 namespace saelab {
@@ -75,7 +77,7 @@ class csv_log final : public training_observer {
     text_ += fmt::format("{},{:.8g},{:.8g},{:.8g},{:.8g},{:.8g},{:.8g},{:.3f}\n", e.epoch + 1, e.loss,
                          e.reconstruction, e.penalty, e.test.bce, e.test.bce_reference, e.test.mse, e.train_seconds);
     rows_.push_back({e.epoch + 1, e.loss, e.reconstruction, e.test.bce});
-    write_text_atomically(path_, text_);
+    write_file_atomically(path_, text_);
   }
   const std::vector<csv_row>& rows() const { return rows_; }
 
@@ -371,7 +373,7 @@ std::string resolved_ini(const experiment_config& cfg, const fs::path& dir) {
       "#       experiments/runs/<run.name>-<hash of this config>, never back into {dir}; if that is\n"
       "#       where this run is, the rerun is refused there: add --run.out=NEWDIR.\n"
       "#   sae-train --resume {dir} [--train.epochs=N]  continues or extends this run instead.\n",
-      fmt::arg("dir", dir.string()), fmt::arg("version", program_version())) +
+      fmt::arg("dir", one_line(dir.string())), fmt::arg("version", program_version())) +
          to_ini(recorded(cfg));
 }
 
@@ -391,7 +393,7 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   write_run_state(dir, {run_status::run_status_running, 0, cfg.train.epochs, "", 0, "", ""});
   std::optional<run_log> log;
   try {
-    write_text_atomically(dir / "resolved.ini", resolved_ini(cfg, dir));
+    write_file_atomically(dir / "resolved.ini", resolved_ini(cfg, dir));
     log.emplace(dir / "run.h5", cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images, s.t.objective_terms(),
                 log_info());
   } catch (const std::exception& e) {
@@ -485,7 +487,7 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
 
   // From here on the directory is written.
   try {
-    if (!(recorded(cfg) == recorded(base))) write_text_atomically(ini, resolved_ini(cfg, dir));
+    if (!(recorded(cfg) == recorded(base))) write_file_atomically(ini, resolved_ini(cfg, dir));
     write_run_state(dir, {run_status::run_status_running, done, cfg.train.epochs,
                           done > 0 ? fmt::format("resumed after epoch {}", done) : "", 0, "", ""});
   } catch (const std::exception& e) {

@@ -1,5 +1,9 @@
 #include "log/h5_file.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -298,7 +302,10 @@ std::string object::where() const { return detail::where(id()); }
 file file::create(const std::filesystem::path& path) {
   quiet();
   handle fapl = latest_fapl();
-  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  // H5F_ACC_TRUNC would open through a planted symlink and truncate its target.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    detail::fail_plain(path.string(), "create file", fmt::format("cannot replace it: {}", std::strerror(errno)));
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (id < 0) detail::fail_plain(path.string(), "create file", innermost_reason());
   return file(id, path);
 }
@@ -316,6 +323,10 @@ file file::open_read(const std::filesystem::path& path, bool swmr) {
 file file::open_rw(const std::filesystem::path& path) {
   quiet();
   require_file(path, "open file for writing");
+  // A link planted in a shared directory would have its target written.
+  std::error_code ec;
+  if (std::filesystem::is_symlink(path, ec))
+    detail::fail_plain(path.string(), "open file for writing", "it is a symbolic link (refusing to write through it)");
   handle fapl = latest_fapl();  // keeps new objects SWMR-compatible
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
   if (id < 0) fail_open(path, "open file for writing");

@@ -2,7 +2,7 @@
 // saelab::h5, part 1: owning handles, errors, files, groups and attributes.
 // (Datasets, strings and images are in h5_dataset.hpp; include log/h5.hpp for both.)
 //
-//   auto f = h5::file::create("run.h5");            // truncates; SWMR-capable format
+//   auto f = h5::file::create("run.h5");            // a new file; SWMR-capable format
 //   auto g = h5::create_group(f, "/epoch");         // intermediate groups are made too
 //   h5::write_attr_string(f, "status", "running", 32);   // 32 bytes reserved for later values
 //   ... create every group, dataset and attribute here ...
@@ -83,11 +83,15 @@ class group : public object {
 
 class file : public object {
  public:
-  // Truncates `path`. Library version bounds are LATEST/LATEST, which SWMR needs.
+  // Replaces whatever is at `path` by a new file: an existing file or symlink
+  // is removed (a link is never followed, its target never truncated), then
+  // the file is created exclusively, so a link planted in between is refused.
+  // Library version bounds are LATEST/LATEST, which SWMR needs.
   static file create(const std::filesystem::path& path);
   // Read-only. With swmr = true the file may be held by a SWMR writer.
   static file open_read(const std::filesystem::path& path, bool swmr = false);
   // Read-write, for resuming a log: existing datasets can be appended to.
+  // A symlink at `path` is refused, not written through.
   static file open_rw(const std::filesystem::path& path);
 
   // After this only appends and in-place overwrites are allowed, and SWMR

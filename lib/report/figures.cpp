@@ -14,6 +14,7 @@
 #include "report/atomic_write.hpp"
 #include "report/gnuplot.hpp"
 #include "report/png.hpp"
+#include "report/quote.hpp"
 #include "report/tiles.hpp"
 
 namespace saelab {
@@ -187,7 +188,7 @@ bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<con
       "# index 0: units with rho_hat <= 0; index 1: {} log-spaced bins per decade\n"
       "# x width lo hi count\n"
       "{} 0.5 0 0 {}\n\n\n",
-      site, rho_hat.size(), bins_per_decade, num(zero_x), zeros);
+      one_line(site), rho_hat.size(), bins_per_decade, num(zero_x), zeros);
   for (int k = 0; k < n_bins; ++k) {
     const double a = lo_exp + double(k) / bins_per_decade, b = lo_exp + double(k + 1) / bins_per_decade;
     dat += fmt::format("{} {} {} {} {}\n", num((a + b) / 2), num(1.0 / bins_per_decade), num(std::pow(10.0, a)),

@@ -13,13 +13,11 @@ namespace saelab {
 // empty path. A plain directory scan: cheap enough to call per figure.
 std::filesystem::path find_program(std::string_view program);
 
-// Runs `gnuplot <script>` with `dir` as working directory, when gnuplot is on
-// PATH. True when it exited 0 and `dir/png` exists and is not empty. Never
-// throws for a missing or failing gnuplot: its output goes to
-// `dir/<script>.log`, kept only on failure to say why.
+// Runs `gnuplot <script>` when gnuplot is on PATH, on copies of dir/<script>
+// and its data dir/<script stem>.dat in a fresh private directory inside
+// `dir`, then renames the PNG into `dir`. True when it exited 0 and `dir/png`
+// exists and is not empty. Never throws for a missing or failing gnuplot: its
+// output goes to `dir/<script>.log`, kept only on failure to say why.
 bool gnuplot_render(const std::filesystem::path& dir, const std::string& script, const std::string& png);
-
-// `text` as a gnuplot single-quoted string literal (quotes doubled).
-std::string gnuplot_quote(std::string_view text);
 
 }  // namespace saelab

@@ -10,6 +10,7 @@
 
 #include "report/atomic_write.hpp"
 #include "report/gnuplot.hpp"
+#include "report/quote.hpp"
 #include "sweep/summary.hpp"
 
 namespace saelab {
@@ -88,7 +89,8 @@ void frontier_plot(writer& w, const std::vector<setting_stats>& settings, const 
                    bool dead, const std::string& site, std::int64_t units) {
   const std::string stem = dead ? "frontier_dead" : "frontier_l0";
   std::string dat = fmt::format("# test BCE against {} for site {} ({} units); mean and sd over seeds\n",
-                                dead ? "the fraction of dead units" : "L0 (active units per input)", site, units);
+                                dead ? "the fraction of dead units" : "L0 (active units per input)", one_line(site),
+                                units);
   std::vector<std::string> plots;
   double xmin = std::numeric_limits<double>::infinity(), xmax = 0;
   int block = 0;
@@ -102,16 +104,15 @@ void frontier_plot(writer& w, const std::vector<setting_stats>& settings, const 
       if (dead ? s.on_dead_frontier : s.on_l0_frontier) front.push_back(&s);
     }
     std::sort(front.begin(), front.end(), [&](auto* a, auto* b) { return x(a).mean < x(b).mean; });
-    dat += fmt::format("\n\n# index {}: {} settings: x x_sd test_bce test_bce_sd setting\n", block, name);
+    dat += fmt::format("\n\n# index {}: {} settings: x x_sd test_bce test_bce_sd setting\n", block, one_line(name));
     for (const auto* s : all) {
-      dat += fmt::format("{} {} {} {} \"{}\"\n", g7(x(s).mean), g7(or0(x(s).sd)), g7(s->test_bce.mean),
-                         g7(or0(s->test_bce.sd)), s->setting);
+      dat += fmt::format("{} {} {} {} {}\n", g7(x(s).mean), g7(or0(x(s).sd)), g7(s->test_bce.mean),
+                         g7(or0(s->test_bce.sd)), gnuplot_data_string(s->setting));
       if (x(s).mean > 0) xmin = std::min(xmin, x(s).mean);
       xmax = std::max(xmax, x(s).mean);
     }
-    plots.push_back(fmt::format("'{}.dat' index {} using 1:3:2:4 with xyerrorbars pt 7 ps 0.8 lc rgb '{}' title '{} "
-                                "settings'",
-                                stem, block++, color, name));
+    plots.push_back(fmt::format("'{}.dat' index {} using 1:3:2:4 with xyerrorbars pt 7 ps 0.8 lc rgb '{}' title {}",
+                                stem, block++, color, gnuplot_quote(name + " settings")));
     // The weight paths, one per rho (or one for a kind without rho).
     std::vector<double> rhos;
     for (const auto* s : all) {
@@ -123,23 +124,24 @@ void frontier_plot(writer& w, const std::vector<setting_stats>& settings, const 
       for (const auto* s : all)
         if ((std::isfinite(s->rho) ? s->rho : -1) == rhos[g]) path.push_back(s);
       std::sort(path.begin(), path.end(), [](auto* a, auto* b) { return a->weight < b->weight; });
-      dat += fmt::format("\n\n# index {}: {} {}, by increasing {}: x test_bce weight\n", block, name,
+      dat += fmt::format("\n\n# index {}: {} {}, by increasing {}: x test_bce weight\n", block, one_line(name),
                          rhos[g] >= 0 ? fmt::format("rho {}", rhos[g]) : std::string("path"), weight_name(kinds[k]));
       for (const auto* s : path) dat += fmt::format("{} {} {}\n", g7(x(s).mean), g7(s->test_bce.mean), g7(s->weight));
       plots.push_back(fmt::format("'' index {} using 1:2 with lines dt 3 lw 1 lc rgb '{}' {}", block++, color,
-                                  g == 0 ? fmt::format("title '{} as the {} grows'", name, weight_name(kinds[k]))
+                                  g == 0 ? "title " + gnuplot_quote(fmt::format("{} as the {} grows", name,
+                                                                                weight_name(kinds[k])))
                                          : std::string("notitle")));
     }
     dat += fmt::format("\n\n# index {}: {} Pareto set (minimising x and test BCE), sorted by x: x test_bce\n", block,
-                       name);
+                       one_line(name));
     for (const auto* s : front) dat += fmt::format("{} {}\n", g7(x(s).mean), g7(s->test_bce.mean));
-    plots.push_back(fmt::format("'' index {} using 1:2 with linespoints lw 2.5 pt 6 ps 2 lc rgb '{}' title '{} "
-                                "Pareto frontier'",
-                                block++, color, name));
+    plots.push_back(fmt::format("'' index {} using 1:2 with linespoints lw 2.5 pt 6 ps 2 lc rgb '{}' title {}",
+                                block++, color, gnuplot_quote(name + " Pareto frontier")));
   }
   std::string gp = gp_header(stem, 960, 640);
-  gp += fmt::format("set title '{}'\n", dead ? fmt::format("Test BCE against dead units, site {} ({} units)", site, units)
-                                             : fmt::format("Test BCE against L0, site {} ({} units)", site, units));
+  gp += fmt::format("set title {}\n",
+                    gnuplot_quote(dead ? fmt::format("Test BCE against dead units, site {} ({} units)", site, units)
+                                       : fmt::format("Test BCE against L0, site {} ({} units)", site, units)));
   gp += fmt::format("set xlabel '{}'\nset ylabel 'test BCE (nat/pixel), mean +- sd over seeds'\n",
                     dead ? "fraction of dead units (never active on the test set)"
                          : "L0: active units per test input (log scale)");
@@ -182,8 +184,8 @@ bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, cons
       "# A = {} {} (test BCE {:.5f}), B = {} {} (test BCE {:.5f})\n"
       "# bin 0 also holds rho_hat below 10^{}, the last bin rho_hat >= 10^{}\n"
       "# log10_lo log10_hi center fraction_A fraction_B\n",
-      site, kind_name(a.kind), a.setting, a.test_bce.mean, kind_name(b.kind), b.setting, b.test_bce.mean,
-      edges.front(), edges.back());
+      one_line(site), one_line(kind_name(a.kind)), one_line(a.setting), a.test_bce.mean, one_line(kind_name(b.kind)),
+      one_line(b.setting), b.test_bce.mean, edges.front(), edges.back());
   for (std::size_t i = 0; i + 1 < edges.size(); ++i)
     dat += fmt::format("{} {} {} {} {}\n", edges[i], edges[i + 1], (edges[i] + edges[i + 1]) / 2, g7(ha->second[i]),
                        g7(hb->second[i]));
@@ -211,7 +213,7 @@ bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, cons
 void weight_plot(writer& w, const std::vector<setting_stats>& settings, const std::vector<std::string>& kinds,
                  const std::string& site) {
   std::string dat = fmt::format("# dead and dense fractions of site {} against the sparsity weight (means over seeds)\n",
-                                site);
+                                one_line(site));
   std::string gp = gp_header("activity_vs_weight", 520 * static_cast<int>(std::max<std::size_t>(kinds.size(), 1)), 600);
   gp += fmt::format("set multiplot layout 1,{} title {}\n", kinds.size(),
                     gnuplot_quote(fmt::format("Dead (solid) and dense (dashed) units, site {}", site)));
@@ -235,20 +237,22 @@ void weight_plot(writer& w, const std::vector<setting_stats>& settings, const st
         if (s.kind == kinds[k] && (std::isfinite(s.rho) ? s.rho : -1) == rhos[g]) pts.push_back(&s);
       std::sort(pts.begin(), pts.end(), [](auto* a, auto* b) { return a->weight < b->weight; });
       const std::string group = rhos[g] >= 0 ? fmt::format("rho {}", rhos[g]) : kind_name(kinds[k]);
-      dat += fmt::format("\n\n# index {}: {} {}: {} dead dense\n", block, kind_name(kinds[k]), group,
-                         weight_name(kinds[k]));
+      dat += fmt::format("\n\n# index {}: {} {}: {} dead dense\n", block, one_line(kind_name(kinds[k])),
+                         one_line(group), weight_name(kinds[k]));
       for (const auto* s : pts) {
         dat += fmt::format("{} {} {}\n", g7(s->weight), g7(s->dead_fraction.mean), g7(s->dense_fraction.mean));
         if (!(s->weight > 0)) log_ok = false;
       }
       const std::string color = rhos.size() == 1 ? kind_color(k) : kind_color(g + 2 * (k + 1));
       plots += fmt::format(
-          "{}'activity_vs_weight.dat' index {} using 1:2 with linespoints lw 2 pt 7 lc rgb '{}' title '{} dead', \\\n"
-          "     '' index {} using 1:3 with linespoints lw 2 dt 2 pt 6 lc rgb '{}' title '{} dense'",
-          g ? ", \\\n     " : "", block, color, group, block, color, group);
+          "{}'activity_vs_weight.dat' index {} using 1:2 with linespoints lw 2 pt 7 lc rgb '{}' title {}, \\\n"
+          "     '' index {} using 1:3 with linespoints lw 2 dt 2 pt 6 lc rgb '{}' title {}",
+          g ? ", \\\n     " : "", block, color, gnuplot_quote(group + " dead"), block, color,
+          gnuplot_quote(group + " dense"));
       ++block;
     }
-    gp += fmt::format("set title '{}'\nset xlabel 'sparsity.{}{}'\n{}", kind_name(kinds[k]), weight_name(kinds[k]),
+    gp += fmt::format("set title {}\nset xlabel 'sparsity.{}{}'\n{}", gnuplot_quote(kind_name(kinds[k])),
+                      weight_name(kinds[k]),
                       log_ok ? " (log scale)" : "", log_ok ? "set logscale x\n" : "unset logscale x\n");
     gp += "plot " + plots + "\n";
   }

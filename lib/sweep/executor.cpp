@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "experiment/run_dir.hpp"
+#include "report/atomic_write.hpp"
 
 extern char** environ;
 
@@ -436,10 +437,11 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
       }
       const planned_run_state& state = *now;
       const auto argv = train_command(plan, row, sweep_dir, opt.trainer, state, threads);
-      {
-        std::ofstream out(log, state.status == S::planned_run_status_pending ? std::ios::trunc : std::ios::app);
-        out << fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " "));
-      }
+      // Created here, never through a planted link; the child then only appends to it.
+      write_log(log,
+                state.status == S::planned_run_status_pending ? log_open::log_open_truncate
+                                                              : log_open::log_open_append,
+                fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " ")));
       children.push_back({spawn_logged(argv, log), j.row, clock::now()});
       ++res.started;
       const bool resumed = argv.size() > 1 && argv[1] == "--resume";

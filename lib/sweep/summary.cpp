@@ -105,7 +105,8 @@ bool is_number(const std::string& s, double* out) {
 // An flock on a file, released when the object goes.
 class file_lock {
  public:
-  explicit file_lock(const fs::path& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+  explicit file_lock(const fs::path& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) {  // never a planted link
     if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot create the lock file", path.string()));
     while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
     }
@@ -292,7 +293,7 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
   write_file_atomically(sweep_dir / "summary.csv", to_csv(summary));
 
   const fs::path final_path = sweep_dir / "sweep.h5";
-  const fs::path tmp = sweep_dir / fmt::format("sweep.h5.tmp.{}", ::getpid());
+  const fs::path tmp = temporary_path(final_path);
   try {
     {
       h5::file f = h5::file::create(tmp);
