@@ -319,6 +319,26 @@ void clear_killed_writer_flags(const fs::path& path) {
                                          path.string(), h5::detail::take_reason(), path.string()));
 }
 
+// A write that failed for lack of space leaves run.h5 shorter than the end
+// its superblock records ("truncated file: eof = N, ..., stored_eof = M").
+// Every epoch up to the checkpoint was flushed before that checkpoint, so the
+// missing tail holds only rows that reopen cuts anyway: extend the file to M
+// with zeros (HDF5's metadata is checksummed in this format, so if the tail
+// held metadata still needed the reopen fails instead of reading zeros).
+// False if `reason` is not that error or M is implausible.
+bool extend_truncated_log(const fs::path& path, const std::string& reason) {
+  const std::string key = "stored_eof = ";
+  const auto at = reason.find(key);
+  if (reason.find("truncated file") == std::string::npos || at == std::string::npos) return false;
+  const std::uintmax_t stored = std::strtoull(reason.c_str() + at + key.size(), nullptr, 10);
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  constexpr std::uintmax_t max_missing = std::uintmax_t{1} << 30;  // more is not a short write
+  if (ec || stored <= size || stored - size > max_missing) return false;
+  fs::resize_file(path, stored, ec);
+  return !ec;
+}
+
 // The keys whose value differs between two ini_values() maps.
 std::vector<std::string> changed_keys(const std::map<std::string, std::string>& a,
                                       const std::map<std::string, std::string>& b) {
@@ -406,7 +426,15 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
   const std::string d = dir.string();
   if (!fs::is_directory(dir, ec)) throw run_dir_error(fmt::format("{}: no such run directory", d));
   const fs::path ini = dir / "resolved.ini";
-  if (!fs::exists(ini, ec)) throw run_dir_error(fmt::format("{}: not a run directory (no resolved.ini)", d));
+  if (!fs::exists(ini, ec)) {
+    // A run that failed before its config was written (a full disk) has only its status.
+    const auto st = fs::exists(dir / "status", ec) ? read_run_state(dir) : std::nullopt;
+    if (st && st->epochs_done == 0 && !fs::exists(dir / "model.h5", ec))
+      throw run_dir_error(fmt::format("{}: the run stopped before its config was written ({}); there is nothing "
+                                      "to resume: remove the directory and start the run again",
+                                      d, st->message.empty() ? std::string(to_string(st->status)) : st->message));
+    throw run_dir_error(fmt::format("{}: not a run directory (no resolved.ini)", d));
+  }
 
   const experiment_config base = load_config(ini.string(), {});
   experiment_config cfg = load_config(ini.string(), overrides);
@@ -470,16 +498,27 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
       return run_log::reopen(log_path, cfg, *s.net, s.data.test.images, s.t.objective_terms(), log_info(),
                              {done, s.t.optim().steps()});
     };
-    try {
-      log.emplace(reopen());
-    } catch (const h5::error& e) {
-      // A writer killed mid-run leaves the file marked open for writing. We
-      // hold the run lock, so that writer is dead: repair and retry once.
-      if (std::string(e.what()).find("h5clear") == std::string::npos) throw;
-      clear_killed_writer_flags(log_path);
-      fmt::print(stderr, "sae-train: {}: its writer had been killed; cleared its SWMR flags as "
-                         "h5clear -s --increment=0 does\n", log_path.string());
-      log.emplace(reopen());
+    // A writer killed mid-run leaves the file marked open for writing; one
+    // that failed on a full disk may also leave it short. We hold the run
+    // lock, so that writer is dead: repair each once and retry.
+    bool cleared = false, extended = false;
+    while (!log) {
+      try {
+        log.emplace(reopen());
+      } catch (const h5::error& e) {
+        const std::string what = e.what();
+        if (!extended && extend_truncated_log(log_path, what)) {
+          extended = true;
+          fmt::print(stderr, "sae-train: {}: its writer had run out of space; extended it to the length it "
+                             "records\n", log_path.string());
+          continue;
+        }
+        if (cleared || what.find("h5clear") == std::string::npos) throw;
+        cleared = true;
+        clear_killed_writer_flags(log_path);
+        fmt::print(stderr, "sae-train: {}: its writer had been killed; cleared its SWMR flags as "
+                           "h5clear -s --increment=0 does\n", log_path.string());
+      }
     }
   }
 
