@@ -197,6 +197,78 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   CHECK(b.r.state() == rng_before);
 }
 
+namespace {
+
+// Replaces `name` in `file` by a dataset of type `type` and extent `dims`
+// (empty: scalar) with nothing written: HDF5 allocates storage late, so the
+// file stays small whatever it declares.
+void replace_unwritten(const fs::path& file, const char* name, hid_t type, const std::vector<hsize_t>& dims) {
+  auto f = h5::file::open_rw(file);
+  REQUIRE(H5Ldelete(f.id(), name, H5P_DEFAULT) >= 0);
+  h5::handle space(dims.empty() ? H5Screate(H5S_SCALAR)
+                                : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  if (!dims.empty()) {
+    const hsize_t chunk = 1024;
+    REQUIRE(H5Pset_chunk(dcpl.get(), 1, &chunk) >= 0);
+  }
+  h5::handle ds(H5Dcreate2(f.id(), name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+  REQUIRE(ds);
+}
+
+}  // namespace
+
+TEST_CASE("sizes a checkpoint declares are checked before anything is allocated for them", "[checkpoint]") {
+  temp_dir tmp("ckpt_sizes");
+  const fs::path file = tmp / "model.h5";
+  auto a = make(12, 1);
+  save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(2));
+  auto b = make(12, 2);
+  const auto before = copy_of(b.net->params());
+
+  SECTION("a huge param_count") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "param_count", std::int64_t{1} << 40); }
+    CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
+               Contains(file.string()) && Contains("param_count 1099511627776 is above the limit of 268435456"));
+  }
+  SECTION("a next_epoch beyond an int") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "next_epoch", std::int64_t{1} << 33); }
+    CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
+               Contains(file.string()) && Contains("next_epoch 8589934592 is above the limit"));
+  }
+  SECTION("/params declaring 2^46 values (256 TiB) in a file of kilobytes") {
+    replace_unwritten(file, "/params", H5T_IEEE_F32LE, {hsize_t{1} << 46});
+    CHECK(fs::file_size(file) < 1'000'000);
+    CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *b.net, nullptr, nullptr); }),
+               Contains(file.string()) && Contains("/params has extent [70368744177664], expected [19612]"));
+  }
+  SECTION("optimiser state of another extent") {
+    replace_unwritten(file, "/optimizer/m", H5T_IEEE_F32LE, {hsize_t{1} << 46});
+    CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *b.net, b.opt.get(), nullptr); }),
+               Contains("/optimizer/m has extent [70368744177664], expected [19612]"));
+  }
+  SECTION("/config declared as a 1 GiB string") {
+    h5::handle type(H5Tcopy(H5T_C_S1));
+    REQUIRE(H5Tset_size(type.get(), std::size_t{1} << 30) >= 0);
+    replace_unwritten(file, "/config", type.get(), {});
+    CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
+               Contains(file.string()) && Contains("/config") &&
+                   Contains("its 1073741824 bytes are above the limit of 67108864"));
+  }
+  SECTION("a stored config asking for 2e9 hidden units") {
+    {
+      auto f = h5::file::open_rw(file);
+      REQUIRE(H5Ldelete(f.id(), "/config", H5P_DEFAULT) >= 0);
+      h5::write_string(f, "/config", "[model]\nhidden = 2000000000\n");
+    }
+    const checkpoint_info info = read_checkpoint_info(file);
+    CHECK_THAT(checkpoint_error_of([&] { stored_config(info, file); }),
+               Contains(file.string()) && Contains("model.hidden = 2000000000 is out of range") &&
+                   Contains("[1, 65536]"));
+  }
+  CHECK(same_bits(b.net->params(), before));
+}
+
 TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]") {
   temp_dir tmp("ckpt_failsave");
   const fs::path file = tmp / "model.h5";

@@ -223,7 +223,7 @@ const std::vector<key_row>& key_table() {
   using L = log_config;
   static const std::vector<key_row> rows = {
       row("model.arch", &E::model, &M::arch, choice(model_arch_names)),
-      row("model.hidden", &E::model, &M::hidden, int_at_least(1)),
+      row("model.hidden", &E::model, &M::hidden, int_in(1, max_hidden_units)),
       row("model.hidden_activation", &E::model, &M::hidden_activation, choice(activation_names)),
       row("sparsity.kind", &E::sparsity, &S::kind, choice(sparsity_names)),
       row("sparsity.rho", &E::sparsity, &S::rho, real_open_unit()),

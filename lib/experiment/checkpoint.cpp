@@ -156,9 +156,12 @@ struct loaded {
 std::vector<float> read_checked(const h5::file& f, const fs::path& path, const std::string& name,
                                 std::int64_t expected) {
   auto ds = h5::open_dataset(f, name);
+  // The extent a file declares costs it nothing (storage is allocated late):
+  // check it before allocating for it.
+  const h5::extent d = h5::dims(ds);
+  if (d.size() != 1 || d[0] != static_cast<hsize_t>(expected))
+    corrupt(path, fmt::format("{} has extent [{}], expected [{}]", name, fmt::join(d, ", "), expected));
   std::vector<float> v = h5::read<float>(ds);
-  if (static_cast<std::int64_t>(v.size()) != expected)
-    corrupt(path, fmt::format("{} holds {} values, expected {}", name, v.size(), expected));
   if (!h5::has_attr(ds, "checksum")) corrupt(path, fmt::format("{} has no checksum attribute", name));
   if (h5::read_attr_string(ds, "checksum") != checksum(v.data(), expected))
     corrupt(path, fmt::format("{} does not match its checksum", name));
@@ -192,12 +195,17 @@ checkpoint_info read_info(const h5::file& f, const fs::path& path) {
   info.param_count = h5::read_attr_int(f, "param_count");
   info.optimizer = h5::read_attr_string(f, "optimizer");
   info.optimizer_steps = h5::read_attr_int(f, "optimizer_steps");
-  info.next_epoch = static_cast<int>(h5::read_attr_int(f, "next_epoch"));
+  const std::int64_t next_epoch = h5::read_attr_int(f, "next_epoch");
   info.program_version = h5::read_attr_string(f, "program_version");
   info.saved_at = h5::read_attr_string(f, "saved_at");
-  if (info.param_count <= 0 || info.next_epoch < 0 || info.optimizer_steps < 0)
-    corrupt(path, fmt::format("param_count {}, next_epoch {}, optimizer_steps {}", info.param_count,
-                              info.next_epoch, info.optimizer_steps));
+  if (info.param_count <= 0 || next_epoch < 0 || info.optimizer_steps < 0)
+    corrupt(path, fmt::format("param_count {}, next_epoch {}, optimizer_steps {}", info.param_count, next_epoch,
+                              info.optimizer_steps));
+  if (info.param_count > checkpoint_max_params)
+    corrupt(path, fmt::format("param_count {} is above the limit of {}", info.param_count, checkpoint_max_params));
+  if (next_epoch > checkpoint_max_epochs)
+    corrupt(path, fmt::format("next_epoch {} is above the limit of {}", next_epoch, checkpoint_max_epochs));
+  info.next_epoch = static_cast<int>(next_epoch);
   if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", info.optimizer));
   return info;
 }

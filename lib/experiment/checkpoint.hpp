@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,11 @@ class checkpoint_error : public std::runtime_error {
 
 inline constexpr const char* checkpoint_format = "saelab-checkpoint";
 inline constexpr int checkpoint_format_version = 1;
+// What a checkpoint may declare before anything is allocated for it: 2^28
+// parameters (1 GiB of float; the largest model a config allows,
+// model.hidden = 65536, has 103 M) and epochs that fit train.epochs' int.
+inline constexpr std::int64_t checkpoint_max_params = std::int64_t{1} << 28;
+inline constexpr std::int64_t checkpoint_max_epochs = std::numeric_limits<int>::max();
 
 // What save_checkpoint records besides the tensors.
 struct checkpoint_meta {

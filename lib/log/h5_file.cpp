@@ -275,6 +275,9 @@ std::string read_string_from(hid_t id, bool is_attr, std::string_view op) {
     H5free_memory(p);
     return out;
   }
+  // A file declares a string's size for free (storage is allocated late).
+  if (const std::size_t size = H5Tget_size(t.get()); size > max_string_bytes)
+    fail_plain(where(id), op, fmt::format("its {} bytes are above the limit of {}", size, max_string_bytes));
   std::string buf(H5Tget_size(t.get()), '\0');
   read(t.get(), buf.data());  // the file's own type: no charset conversion needed
   if (H5Tget_strpad(t.get()) == H5T_STR_SPACEPAD) {

@@ -161,7 +161,9 @@ bool swmr_writing(hid_t obj);
 void check_can_create(hid_t parent, std::string_view child, std::string_view op);
 // A fixed-length string type of `size` bytes (at least 1), UTF-8, null-padded.
 handle string_type(std::size_t size);
-// Reads a string held by an attribute (is_attr) or a scalar dataset.
+// Reads a string held by an attribute (is_attr) or a scalar dataset; a
+// fixed-length one above max_string_bytes is refused before it is allocated.
+inline constexpr std::size_t max_string_bytes = std::size_t{64} << 20;
 std::string read_string_from(hid_t id, bool is_attr, std::string_view op);
 }  // namespace detail
 
