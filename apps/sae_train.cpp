@@ -11,6 +11,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {  // config values the model rejects (sites, KL bounds)
     fmt::print(stderr, "sae-train: {}: {}\n", source, e.what());
     return 2;
+  } catch (const std::bad_alloc&) {  // the runner names the phases it knows; this is the rest
+    fmt::print(stderr, "sae-train: out of memory while running {}\n", source);
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sae-train: {}\n", e.what());
     return 1;

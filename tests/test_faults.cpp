@@ -20,6 +20,7 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <limits>
 #include <set>
 
 #include "experiment/checkpoint.hpp"
@@ -42,20 +43,22 @@ struct outcome {
   std::string err;     // everything written to stderr
 };
 
-// Runs sae-train with `args` in a child whose files may not grow past
-// `fsize` bytes (0: no limit). stdout is dropped, stderr captured.
-outcome run_trainer(const std::vector<std::string>& args, rlim_t fsize, const fs::path& err_file) {
-  const fs::path exe = build_dir() / "apps" / "sae-train";
+// Runs build/apps/`app` with `args` in a child whose `resource` is limited
+// to `limit` (0: no limit; RLIMIT_FSIZE: files may not grow past it). stdout
+// is dropped, stderr captured.
+outcome run_app(const std::string& app, const std::vector<std::string>& args, int resource, rlim_t limit,
+                const fs::path& err_file) {
+  const fs::path exe = build_dir() / "apps" / app;
   std::fflush(stdout);
   const pid_t child = ::fork();
   if (child == 0) {
     const int out = ::open("/dev/null", O_WRONLY);
     const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(120);
-    if (fsize > 0) {
+    if (limit > 0) {
       ::signal(SIGXFSZ, SIG_IGN);  // stays ignored across exec: write() fails with EFBIG instead
-      const rlimit lim{fsize, fsize};
-      if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(121);
+      const rlimit lim{limit, limit};
+      if (::setrlimit(resource, &lim) != 0) ::_exit(121);
     }
     std::vector<char*> argv{const_cast<char*>(exe.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -70,6 +73,10 @@ outcome run_trainer(const std::vector<std::string>& args, rlim_t fsize, const fs
   if (WIFSIGNALED(status)) o.signal = WTERMSIG(status);
   o.err = slurp(err_file);
   return o;
+}
+
+outcome run_trainer(const std::vector<std::string>& args, rlim_t fsize, const fs::path& err_file) {
+  return run_app("sae-train", args, RLIMIT_FSIZE, fsize, err_file);
 }
 
 std::vector<float> params_of(const fs::path& model) {
@@ -221,4 +228,50 @@ TEST_CASE("a full tmpfs: the same guarantees with a real ENOSPC (root only)", "[
   CHECK(failures >= 3);
   CHECK(kept.count(0) == 1);
   CHECK(*kept.rbegin() >= 1);
+}
+
+TEST_CASE("out of memory is one line naming what was being done", "[faults]") {
+  fixture f;
+  // 784-65536-784 with Adam needs about 2 GiB; allow the process 600 MiB of address space.
+  const outcome o = run_app("sae-train", {f.config.string(), "--model.hidden=65536", "--run.out=" +
+                                              (f.tmp / "oom").string(), "--quiet"},
+                            RLIMIT_AS, rlim_t{600} << 20, f.tmp / "err");
+  INFO("stderr: " << o.err);
+  CHECK(o.exit_code == 1);
+  CHECK(count_lines(o.err) == 1);
+  CHECK_THAT(o.err, Contains("sae-train: out of memory while loading the data and building the model "
+                             "(model.hidden = 65536"));
+  CHECK_FALSE(fs::exists(f.tmp / "oom"));  // it failed before the run directory was made
+}
+
+TEST_CASE("sae-eval refuses a checkpoint with a non-finite weight, naming it", "[faults]") {
+  fixture f;
+  const fs::path run = f.tmp / "run";
+  REQUIRE(run_trainer({f.config.string(), "--train.epochs=1", "--run.out=" + run.string(), "--quiet"}, 0,
+                      f.tmp / "err")
+              .exit_code == 0);
+  const outcome good = run_app("sae-eval", {run.string(), "--out", (f.tmp / "eval").string()}, 0, 0, f.tmp / "err");
+  INFO("stderr: " << good.err);
+  CHECK(good.exit_code == 0);
+
+  // A NaN in the decoder bias, with a valid checksum: a diverged run's weights, not a damaged file.
+  const fs::path model = run / "model.h5";
+  {
+    auto h = h5::file::open_rw(model);
+    auto ds = h5::open_dataset(h, "/params");
+    std::vector<float> p = h5::read<float>(ds);
+    p[784 * 16 + 16 + 16 * 784 + 5] = std::numeric_limits<float>::quiet_NaN();
+    h5::overwrite<float>(ds, p);
+    std::uint64_t x = 0xcbf29ce484222325ull;  // the checkpoint's per-tensor FNV-1a
+    const auto* b = reinterpret_cast<const unsigned char*>(p.data());
+    for (std::size_t i = 0; i < p.size() * sizeof(float); ++i) x = (x ^ b[i]) * 0x100000001b3ull;
+    h5::write_attr_string(ds, "checksum", fmt::format("fnv1a64:{:016x}", x));
+  }
+  const outcome bad = run_app("sae-eval", {run.string(), "--out", (f.tmp / "eval2").string()}, 0, 0, f.tmp / "err");
+  INFO("stderr: " << bad.err);
+  CHECK(bad.exit_code == 1);
+  CHECK(count_lines(bad.err) == 1);
+  CHECK_THAT(bad.err, Contains(model.string()) && Contains("non-finite parameter") &&
+                          Contains("/layers/02_linear/bias[5] = nan (/params[25109])"));
+  CHECK_FALSE(fs::exists(f.tmp / "eval2" / "eval.txt"));
 }

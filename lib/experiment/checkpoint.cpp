@@ -331,6 +331,24 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
   }
 }
 
+std::string non_finite_parameter(const network<float>& net) {
+  const float* p = net.params().data();
+  for (int i = 0; i < net.size(); ++i) {
+    const std::int64_t offset = net.param_offset(i), count = net.at(i).param_count();
+    for (std::int64_t j = 0; j < count; ++j) {
+      if (std::isfinite(p[offset + j])) continue;
+      const layer_view v = view_of(net, i);
+      std::int64_t weights = 1;
+      for (hsize_t d : v.weight) weights *= static_cast<std::int64_t>(d);
+      const std::string where = v.weight.empty() ? fmt::format("/layers/{}/params[{}]", v.name, j)
+                                : j < weights     ? fmt::format("/layers/{}/weight[{}]", v.name, j)
+                                                  : fmt::format("/layers/{}/bias[{}]", v.name, j - weights);
+      return fmt::format("{} = {} (/params[{}])", where, p[offset + j], offset + j);
+    }
+  }
+  return "";
+}
+
 checkpoint_info read_checkpoint_info(const fs::path& path) {
   auto f = open_checkpoint(path);
   try {

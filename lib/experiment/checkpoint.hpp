@@ -92,6 +92,11 @@ checkpoint_info read_checkpoint_info(const std::filesystem::path& path);
 checkpoint_info load_checkpoint(const std::filesystem::path& path, network<float>& net, optimizer<float>* opt,
                                 rng* r);
 
+// "" when every parameter is finite, else the first one that is not, e.g.
+// "/layers/00_linear/weight[17] = nan (/params[17])": its place in the
+// checkpoint's per-layer copies and in the flat buffer.
+std::string non_finite_parameter(const network<float>& net);
+
 // The "section.key" -> value pairs of an INI text as to_ini writes it
 // ([section] headers, "key = value" lines, # comments).
 std::map<std::string, std::string> ini_values(std::string_view text);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 
@@ -219,6 +221,23 @@ std::string write_figures(const fs::path& fig, network<float>& net, const mnist_
   return failures;
 }
 
+// std::bad_alloc says nothing about what ran out; name the phase instead.
+template <class F>
+auto out_of_memory_while(const std::string& phase, F f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error(fmt::format("out of memory while {}", phase));
+  }
+}
+
+std::unique_ptr<training_session> start_session(const experiment_config& cfg) {
+  return out_of_memory_while(
+      fmt::format("loading the data and building the model (model.hidden = {}, train.batch_size = {})",
+                  cfg.model.hidden, cfg.train.batch_size),
+      [&] { return std::make_unique<training_session>(cfg); });
+}
+
 // ---- the shared part of a new and a resumed run ----
 
 struct run_context {
@@ -273,7 +292,8 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
 
   std::string figure_failures;
   try {
-    c.t.run(observers, opt.stop);
+    out_of_memory_while(fmt::format("training after epoch {}", ckpt.epochs_done()),
+                        [&] { c.t.run(observers, opt.stop); });
     if (c.t.stopped()) {
       const std::string message =
           ckpt.steps_since() > 0
@@ -403,7 +423,8 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   // Everything that can fail on bad input fails before the directory exists.
   check_new_run_directory(dir, default_location);
   blas::set_threads(cfg.run.threads);
-  training_session s(cfg);
+  const auto session = start_session(cfg);
+  training_session& s = *session;
 
   create_run_directory(dir);
   auto lock = run_lock::acquire(dir);
@@ -478,7 +499,8 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
 
   cfg.run.out = d;
   blas::set_threads(cfg.run.threads);
-  training_session s(cfg);  // a run without a checkpoint yet starts over from its seed
+  const auto session = start_session(cfg);  // a run without a checkpoint yet starts over from its seed
+  training_session& s = *session;
   if (fs::exists(model, ec)) {
     const checkpoint_info info = load_checkpoint(model, *s.net, &s.t.optim(), &s.r);
     s.t.set_next_epoch(info.next_epoch);
