@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <limits>
 #include <set>
+#include <thread>
 
 #include "experiment/checkpoint.hpp"
 #include "experiment/run_dir.hpp"
 #include "fake_mnist.hpp"
 #include "log/h5.hpp"
+#include "tensor/blas.hpp"
 
 using namespace saelab;
 using namespace saelab::testing;
@@ -274,4 +276,22 @@ TEST_CASE("sae-eval refuses a checkpoint with a non-finite weight, naming it", "
   CHECK_THAT(bad.err, Contains(model.string()) && Contains("non-finite parameter") &&
                           Contains("/layers/02_linear/bias[5] = nan (/params[25109])"));
   CHECK_FALSE(fs::exists(f.tmp / "eval2" / "eval.txt"));
+}
+
+TEST_CASE("run.threads far above the cores is refused before anything is written", "[faults]") {
+  const int cap = blas::max_threads();
+  CHECK(cap >= 4);  // 4 per core, at least one core
+  CHECK(cap <= 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int before = blas::threads();
+  CHECK_THROWS_WITH(blas::set_threads(cap + 1),
+                    Contains(fmt::format("run.threads = {} is above the limit of {} on this machine", cap + 1, cap)));
+  CHECK(blas::threads() == before);
+  fixture f;
+  const outcome o = run_trainer({f.config.string(), "--run.threads=256", "--run.out=" + (f.tmp / "r").string()}, 0,
+                                f.tmp / "err");
+  if (cap < 256) {
+    CHECK(o.exit_code == 2);
+    CHECK_THAT(o.err, Contains("run.threads = 256 is above the limit"));
+    CHECK_FALSE(fs::exists(f.tmp / "r"));
+  }
 }
