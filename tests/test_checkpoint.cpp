@@ -269,6 +269,69 @@ TEST_CASE("sizes a checkpoint declares are checked before anything is allocated 
   CHECK(same_bits(b.net->params(), before));
 }
 
+TEST_CASE("an edited rng state, counter or re-checksummed tensor is refused by payload_checksum", "[checkpoint]") {
+  temp_dir tmp("ckpt_payload");
+  const fs::path file = tmp / "model.h5";
+  auto a = make(12, 1);
+  save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(2));
+  auto b = make(12, 2);
+  const auto before = copy_of(b.net->params());
+  const auto rng_before = b.r.state();
+  const auto resume_b = [&] { return checkpoint_error_of([&] { load_checkpoint(file, *b.net, b.opt.get(), &b.r); }); };
+  REQUIRE(resume_b().empty());  // as saved, it loads
+  b = make(12, 2);
+
+  SECTION("another valid rng state") {
+    rng other(99);
+    {
+      auto f = h5::file::open_rw(file);
+      REQUIRE(H5Ldelete(f.id(), "/rng", H5P_DEFAULT) >= 0);
+      h5::write_string(f, "/rng", other.state());
+    }
+    CHECK_THAT(resume_b(), Contains(file.string()) && Contains("do not match payload_checksum"));
+  }
+  SECTION("the step counter") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "optimizer_steps", 38); }
+    CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
+  }
+  SECTION("the next epoch") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "next_epoch", 1); }
+    CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
+  }
+  SECTION("an optimiser buffer rewritten with its own checksum updated") {
+    {
+      auto f = h5::file::open_rw(file);
+      auto ds = h5::open_dataset(f, "/optimizer/v");
+      auto v = h5::read<float>(ds);
+      v[0] += 1;
+      h5::overwrite<float>(ds, v);
+      h5::write_attr_string(ds, "checksum", [&] {
+        std::uint64_t h = 0xcbf29ce484222325ull;  // the per-tensor FNV-1a, recomputed as the writer does
+        const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+        for (std::size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+        return fmt::format("fnv1a64:{:016x}", h);
+      }());
+    }
+    CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
+  }
+  CHECK(same_bits(b.net->params(), before));
+  CHECK(b.r.state() == rng_before);
+}
+
+TEST_CASE("format 1 checkpoints (data/pretrained) load for evaluation only", "[checkpoint]") {
+  const fs::path pretrained = "data/pretrained/conv_kl.h5";  // tests run from the source root
+  REQUIRE(fs::exists(pretrained));
+  const checkpoint_info info = read_checkpoint_info(pretrained);
+  CHECK(info.format_version == 1);
+  const experiment_config cfg = stored_config(info, pretrained);
+  auto net = build_model<float>(cfg.model, shape{1, 28, 28});
+  CHECK_NOTHROW(load_checkpoint(pretrained, *net, nullptr, nullptr));
+  CHECK(non_finite_parameter(*net).empty());
+  rng r(0);
+  CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(pretrained, *net, nullptr, &r); }),
+             Contains(pretrained.string()) && Contains("format version 1") && Contains("not resumed"));
+}
+
 TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]") {
   temp_dir tmp("ckpt_failsave");
   const fs::path file = tmp / "model.h5";

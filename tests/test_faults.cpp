@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "experiment/checkpoint.hpp"
+#include "experiment/model.hpp"
 #include "experiment/run_dir.hpp"
 #include "fake_mnist.hpp"
 #include "log/h5.hpp"
@@ -256,18 +257,18 @@ TEST_CASE("sae-eval refuses a checkpoint with a non-finite weight, naming it", "
   INFO("stderr: " << good.err);
   CHECK(good.exit_code == 0);
 
-  // A NaN in the decoder bias, with a valid checksum: a diverged run's weights, not a damaged file.
+  // A NaN in the decoder bias, saved as a checkpoint like any other: a
+  // diverged run's weights, not a damaged file.
   const fs::path model = run / "model.h5";
   {
-    auto h = h5::file::open_rw(model);
-    auto ds = h5::open_dataset(h, "/params");
-    std::vector<float> p = h5::read<float>(ds);
-    p[784 * 16 + 16 + 16 * 784 + 5] = std::numeric_limits<float>::quiet_NaN();
-    h5::overwrite<float>(ds, p);
-    std::uint64_t x = 0xcbf29ce484222325ull;  // the checkpoint's per-tensor FNV-1a
-    const auto* b = reinterpret_cast<const unsigned char*>(p.data());
-    for (std::size_t i = 0; i < p.size() * sizeof(float); ++i) x = (x ^ b[i]) * 0x100000001b3ull;
-    h5::write_attr_string(ds, "checksum", fmt::format("fnv1a64:{:016x}", x));
+    const checkpoint_info info = read_checkpoint_info(model);
+    const experiment_config cfg = stored_config(info, model);
+    auto net = build_model<float>(cfg.model, shape{1, 28, 28});
+    adam<float> opt(net->params().numel(), cfg.optim.lr, cfg.optim.beta1, cfg.optim.beta2, cfg.optim.eps);
+    rng r(0);
+    load_checkpoint(model, *net, &opt, &r);
+    net->params()[784 * 16 + 16 + 16 * 784 + 5] = std::numeric_limits<float>::quiet_NaN();
+    save_checkpoint(model, *net, opt, r, {info.config, optim_kind::optim_kind_adam, info.next_epoch});
   }
   const outcome bad = run_app("sae-eval", {run.string(), "--out", (f.tmp / "eval2").string()}, 0, 0, f.tmp / "err");
   INFO("stderr: " << bad.err);
