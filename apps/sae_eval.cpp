@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "config/config.hpp"
+#include "config/printable.hpp"
 #include "data/idx.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
@@ -88,7 +89,8 @@ arguments parse(int argc, char** argv) {
     } else if (a.target.empty()) {
       a.target = s;
     } else {
-      throw usage_error{fmt::format("unexpected argument '{}' (one run directory or checkpoint only)", s)};
+      throw usage_error{fmt::format("unexpected argument '{}' (one run directory or checkpoint only)",
+                                    printable(s))};
     }
   }
   if (a.target.empty()) throw usage_error{"no run directory or checkpoint given"};

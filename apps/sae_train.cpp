@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "config/config.hpp"
+#include "config/printable.hpp"
 #include "experiment/runner.hpp"
 #include "tensor/blas.hpp"
 
@@ -81,13 +82,14 @@ int main(int argc, char** argv) {
     } else if (config_path.empty()) {
       config_path = a;
     } else {
-      fmt::print(stderr, "sae-train: unexpected argument '{}' (one config file only)\n{}", a, usage);
+      fmt::print(stderr, "sae-train: unexpected argument '{}' (one config file only)\n{}", saelab::printable(a),
+                 usage);
       return 2;
     }
   }
   if (!resume_dir.empty() && !config_path.empty()) {
     fmt::print(stderr, "sae-train: --resume takes its config from {}/resolved.ini; give no config file ('{}')\n",
-               resume_dir, config_path);
+               saelab::printable(resume_dir), saelab::printable(config_path));
     return 2;
   }
   if (config_path.empty() && resume_dir.empty()) {

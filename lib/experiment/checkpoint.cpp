@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "config/printable.hpp"
 #include "experiment/run_dir.hpp"
 #include "log/h5.hpp"
 
@@ -230,7 +231,7 @@ checkpoint_info read_info(const h5::file& f, const fs::path& path) {
   if (next_epoch > checkpoint_max_epochs)
     corrupt(path, fmt::format("next_epoch {} is above the limit of {}", next_epoch, checkpoint_max_epochs));
   info.next_epoch = static_cast<int>(next_epoch);
-  if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", info.optimizer));
+  if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", printable(info.optimizer)));
   return info;
 }
 
@@ -254,7 +255,7 @@ std::string signature_difference(const checkpoint_info& info, const network<floa
   for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
     const std::string x = i < a.size() ? a[i] : "(nothing)", y = i < b.size() ? b[i] : "(nothing)";
     if (x != y) {
-      out += fmt::format("; first difference: checkpoint '{}', this model '{}'", x, y);
+      out += fmt::format("; first difference: checkpoint '{}', this model '{}'", printable(x), y);
       break;
     }
   }

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "config/printable.hpp"
 #include "data/idx.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
@@ -481,7 +482,7 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
         throw run_dir_error(fmt::format(
             "{}: resolved.ini and model.h5 disagree on {} ('{}' vs '{}'); was resolved.ini edited? The "
             "checkpoint holds the config it was trained with",
-            d, key, b == base_values.end() ? "" : b->second, a == stored.end() ? "" : a->second));
+            d, key, printable(b == base_values.end() ? "" : b->second), printable(a == stored.end() ? "" : a->second)));
       }
     done = info.next_epoch;
   } else if (state && state->epochs_done > 0) {
