@@ -75,6 +75,29 @@ std::string checkpoint_error_of(F f) {
   return "";
 }
 
+// A checkpoint of one model in a fresh directory, and a second model of the
+// same shape to load it into, with what it held before.
+struct saved_checkpoint {
+  temp_dir tmp;
+  fs::path file;
+  model_and_state b;
+  std::vector<float> before;
+  std::string rng_before;
+
+  explicit saved_checkpoint(const std::string& tag) : tmp(tag), file(tmp / "model.h5") {
+    auto a = make(12, 1);
+    save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(2));
+    b = make(12, 2);
+    before = copy_of(b.net->params());
+    rng_before = b.r.state();
+  }
+  // The error of loading `p` into b with its optimiser and rng, "" if it loaded.
+  std::string load_b(const fs::path& p) {
+    return checkpoint_error_of([&] { load_checkpoint(p, *b.net, b.opt.get(), &b.r); });
+  }
+  bool b_unchanged() const { return same_bits(b.net->params(), before) && b.r.state() == rng_before; }
+};
+
 }  // namespace
 
 TEST_CASE("checkpoint round trip restores weights, optimiser, rng and epoch bitwise", "[checkpoint]") {
@@ -148,16 +171,10 @@ TEST_CASE("checkpoint of another model is refused and nothing changes", "[checkp
 }
 
 TEST_CASE("truncated, corrupt and foreign files are refused with the file named", "[checkpoint]") {
-  temp_dir tmp("ckpt_corrupt");
-  const fs::path good = tmp / "model.h5";
-  auto a = make(12, 1);
-  save_checkpoint(good, *a.net, *a.opt, a.r, meta_for(2));
-  auto b = make(12, 2);
-  const auto before = copy_of(b.net->params());
-  const auto rng_before = b.r.state();
-  const auto load_b = [&](const fs::path& p) {
-    return checkpoint_error_of([&] { load_checkpoint(p, *b.net, b.opt.get(), &b.r); });
-  };
+  saved_checkpoint s("ckpt_corrupt");
+  const temp_dir& tmp = s.tmp;
+  const fs::path good = s.file;
+  const auto load_b = [&](const fs::path& p) { return s.load_b(p); };
 
   SECTION("truncated") {
     const fs::path cut = tmp / "cut.h5";
@@ -193,8 +210,7 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   SECTION("missing") {
     CHECK_THAT(load_b(tmp / "nope.h5"), Contains("nope.h5") && Contains("no such checkpoint file"));
   }
-  CHECK(same_bits(b.net->params(), before));
-  CHECK(b.r.state() == rng_before);
+  CHECK(s.b_unchanged());
 }
 
 namespace {
@@ -219,12 +235,9 @@ void replace_unwritten(const fs::path& file, const char* name, hid_t type, const
 }  // namespace
 
 TEST_CASE("sizes a checkpoint declares are checked before anything is allocated for them", "[checkpoint]") {
-  temp_dir tmp("ckpt_sizes");
-  const fs::path file = tmp / "model.h5";
-  auto a = make(12, 1);
-  save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(2));
-  auto b = make(12, 2);
-  const auto before = copy_of(b.net->params());
+  saved_checkpoint s("ckpt_sizes");
+  const fs::path file = s.file;
+  auto& b = s.b;
 
   SECTION("a huge param_count") {
     { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "param_count", std::int64_t{1} << 40); }
@@ -266,20 +279,13 @@ TEST_CASE("sizes a checkpoint declares are checked before anything is allocated 
                Contains(file.string()) && Contains("model.hidden = 2000000000 is out of range") &&
                    Contains("[1, 65536]"));
   }
-  CHECK(same_bits(b.net->params(), before));
+  CHECK(s.b_unchanged());
 }
 
 TEST_CASE("an edited rng state, counter or re-checksummed tensor is refused by payload_checksum", "[checkpoint]") {
-  temp_dir tmp("ckpt_payload");
-  const fs::path file = tmp / "model.h5";
-  auto a = make(12, 1);
-  save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(2));
-  auto b = make(12, 2);
-  const auto before = copy_of(b.net->params());
-  const auto rng_before = b.r.state();
-  const auto resume_b = [&] { return checkpoint_error_of([&] { load_checkpoint(file, *b.net, b.opt.get(), &b.r); }); };
-  REQUIRE(resume_b().empty());  // as saved, it loads
-  b = make(12, 2);
+  saved_checkpoint s("ckpt_payload");
+  const fs::path file = s.file;
+  const auto resume_b = [&] { return s.load_b(file); };
 
   SECTION("another valid rng state") {
     rng other(99);
@@ -314,8 +320,11 @@ TEST_CASE("an edited rng state, counter or re-checksummed tensor is refused by p
     }
     CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
   }
-  CHECK(same_bits(b.net->params(), before));
-  CHECK(b.r.state() == rng_before);
+  SECTION("as saved, it loads") {
+    CHECK(resume_b().empty());
+    return;  // b holds the checkpoint now
+  }
+  CHECK(s.b_unchanged());
 }
 
 TEST_CASE("format 1 checkpoints (data/pretrained) load for evaluation only", "[checkpoint]") {
