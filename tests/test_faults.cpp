@@ -159,7 +159,10 @@ TEST_CASE("a write that fails at any site exits 1 with one line, status failed, 
   REQUIRE(log_size > model_size);  // else the steps below could not reach the later epochs
 
   // From "run.h5 cannot even be created" to "only the last epoch's append fails".
-  std::vector<rlim_t> limits{1024, 16 * 1024, 64 * 1024, model_size / 2};
+  // model.h5's size rounded up to a page: its data fits, but HDF5's final
+  // extension of the file at close does not (found hidden behind a group
+  // handle that outlived the file's close).
+  std::vector<rlim_t> limits{1024, 16 * 1024, 64 * 1024, model_size / 2, (model_size + 4095) / 4096 * 4096};
   for (int i = 0; i < 10; ++i) limits.push_back(model_size + (log_size - model_size) * static_cast<rlim_t>(i) / 10);
   std::set<std::string> sites;
   std::set<int> epochs_kept;
@@ -182,6 +185,7 @@ TEST_CASE("a write that fails at any site exits 1 with one line, status failed, 
     epochs_kept.insert(check_failed_run(o, dir, "File too large"));
     for (const char* site : {"model.h5", "run.h5"})
       if (o.err.find(dir.string() + "/" + site) != std::string::npos) sites.insert(site);
+    if (o.err.find("cannot close file") != std::string::npos) sites.insert("close");
 
     const outcome resumed = run_trainer({"--resume", dir.string(), "--quiet"}, 0, f.tmp / "err");
     INFO("resume stderr: " << resumed.err);
@@ -189,7 +193,7 @@ TEST_CASE("a write that fails at any site exits 1 with one line, status failed, 
     CHECK(read_run_state(dir)->status == run_status::run_status_done);
     CHECK(same_bits(params_of(dir / "model.h5"), reference));
   }
-  CHECK(sites == std::set<std::string>{"model.h5", "run.h5"});
+  CHECK(sites == std::set<std::string>{"close", "model.h5", "run.h5"});
   // Failures before any epoch finished and after some did.
   CHECK(epochs_kept.count(0) == 1);
   CHECK(*epochs_kept.rbegin() >= 2);

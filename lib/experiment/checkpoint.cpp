@@ -338,11 +338,13 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
       write_tensor(f, "/params", net.params().data(), net.params().numel(), "",
                    "every parameter, flat, in layer order: what loading reads");
       write_layers(f, net);
-      auto g = h5::create_group(f, "/optimizer");
-      h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
-      for (std::size_t i = 0; i < state.size(); ++i)
-        write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
-                     fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
+      {  // closed before f: see h5::file::close
+        auto g = h5::create_group(f, "/optimizer");
+        h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
+        for (std::size_t i = 0; i < state.size(); ++i)
+          write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
+                       fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
+      }
       h5::set_description(h5::write_string(f, "/rng", r.state()), "",
                           "std::mt19937_64 state: the next epoch's shuffle is drawn from it");
       checkpoint_info info;

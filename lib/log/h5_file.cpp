@@ -354,6 +354,18 @@ void file::flush() {
 }
 
 void file::close() {
+  // HDF5 closes a file for real, with its final writes, only when its last
+  // group, dataset or attribute closes: a failure there (a full disk) would go
+  // unseen in that handle's destructor. So none may be open now (a file open
+  // for reading has no final writes).
+  unsigned intent = 0;
+  const bool writing = H5Fget_intent(id(), &intent) >= 0 && (intent & H5F_ACC_RDWR) != 0;
+  const ssize_t open = !writing ? 0
+                                : H5Fget_obj_count(id(), H5F_OBJ_LOCAL | H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                             H5F_OBJ_DATATYPE | H5F_OBJ_ATTR);
+  if (open > 0)
+    detail::fail_plain(path_.string(), "close file",
+                       fmt::format("{} of its groups, datasets or attributes are still open", open));
   if (h_.reset() < 0) detail::fail_plain(path_.string(), "close file", innermost_reason());
 }
 

@@ -96,8 +96,11 @@ class file : public object {
   // H5Fflush with global scope: also writes the end-of-allocation record,
   // which H5Dflush alone leaves stale.
   void flush();
-  // Closes the file id and reports a failure. HDF5 finishes closing the file
-  // when the last group or dataset handle from it is closed too.
+  // Closes the file and reports a failure. For a file open for writing, every
+  // group, dataset and attribute handle from it must be closed first (else
+  // this throws): HDF5 finishes
+  // closing a file only when the last of them closes, and a failure there
+  // could not be reported.
   void close();
   const std::filesystem::path& path() const { return path_; }
   bool swmr_writing() const;
