@@ -11,12 +11,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "config/config.hpp"
+#include "config/printable.hpp"
 #include "data/idx.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
@@ -88,7 +90,8 @@ arguments parse(int argc, char** argv) {
     } else if (a.target.empty()) {
       a.target = s;
     } else {
-      throw usage_error{fmt::format("unexpected argument '{}' (one run directory or checkpoint only)", s)};
+      throw usage_error{fmt::format("unexpected argument '{}' (one run directory or checkpoint only)",
+                                    printable(s))};
     }
   }
   if (a.target.empty()) throw usage_error{"no run directory or checkpoint given"};
@@ -129,7 +132,9 @@ std::string report_text(const fs::path& model, const checkpoint_info& info, cons
   return t;
 }
 
-int run(const arguments& a) {
+// `phase` says what is being done, for an out-of-memory message.
+int run(const arguments& a, std::string& phase) {
+  phase = "reading the checkpoint";
   std::error_code ec;
   const bool is_run_dir = fs::is_directory(a.target, ec);
   const fs::path model = is_run_dir ? a.target / "model.h5" : a.target;
@@ -151,14 +156,21 @@ int run(const arguments& a) {
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the output directory: {}", out.string(), ec.message()));
 
   blas::set_threads(cfg.run.threads);
+  phase = fmt::format("building the model (model.hidden = {})", cfg.model.hidden);
   auto net = build_model<float>(cfg.model, shape{1, 28, 28});
   load_checkpoint(model, *net, nullptr, nullptr);
+  // A NaN weight would print "BCE -nan" as if it were a result.
+  if (const std::string bad = non_finite_parameter(*net); !bad.empty())
+    throw checkpoint_error(fmt::format("{}: holds a non-finite parameter, refusing to evaluate it: {}",
+                                       model.string(), bad));
 
   // Only the test set is needed; the trainer wants a training set, so it gets the same images.
+  phase = "reading the test set from " + cfg.data.dir;
   mnist_data data;
   data.test.images = read_idx_images((fs::path(cfg.data.dir) / "t10k-images-idx3-ubyte").string());
   data.train.images = data.test.images;
   rng r(cfg.run.seed);
+  phase = "evaluating the test set";
   trainer t(cfg, *net, data, r);
   const test_record rec = t.test();
   const std::string text = report_text(model, info, cfg, *net, rec, data.test.images.size(0));
@@ -186,11 +198,15 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sae-eval: {}\n{}", e.message, usage);
     return 2;
   }
+  std::string phase;
   try {
-    return run(a);
+    return run(a, phase);
   } catch (const config_error& e) {
     fmt::print(stderr, "sae-eval: {}\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "sae-eval: {}: out of memory while {}\n", a.target.string(), phase);
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sae-eval: {}\n", e.what());
     return 1;

@@ -11,12 +11,14 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "config/config.hpp"
+#include "config/printable.hpp"
 #include "experiment/runner.hpp"
 #include "tensor/blas.hpp"
 
@@ -80,13 +82,14 @@ int main(int argc, char** argv) {
     } else if (config_path.empty()) {
       config_path = a;
     } else {
-      fmt::print(stderr, "sae-train: unexpected argument '{}' (one config file only)\n{}", a, usage);
+      fmt::print(stderr, "sae-train: unexpected argument '{}' (one config file only)\n{}", saelab::printable(a),
+                 usage);
       return 2;
     }
   }
   if (!resume_dir.empty() && !config_path.empty()) {
     fmt::print(stderr, "sae-train: --resume takes its config from {}/resolved.ini; give no config file ('{}')\n",
-               resume_dir, config_path);
+               saelab::printable(resume_dir), saelab::printable(config_path));
     return 2;
   }
   if (config_path.empty() && resume_dir.empty()) {
@@ -128,6 +131,9 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {  // config values the model rejects (sites, KL bounds)
     fmt::print(stderr, "sae-train: {}: {}\n", source, e.what());
     return 2;
+  } catch (const std::bad_alloc&) {  // the runner names the phases it knows; this is the rest
+    fmt::print(stderr, "sae-train: out of memory while running {}\n", source);
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sae-train: {}\n", e.what());
     return 1;

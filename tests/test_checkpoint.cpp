@@ -77,6 +77,29 @@ std::string checkpoint_error_of(F f) {
   return "";
 }
 
+// A checkpoint of one model in a fresh directory, and a second model of the
+// same shape to load it into, with what it held before.
+struct saved_checkpoint {
+  temp_dir tmp;
+  fs::path file;
+  model_and_state b;
+  std::vector<float> before;
+  std::string rng_before;
+
+  explicit saved_checkpoint(const std::string& tag) : tmp(tag), file(tmp / "model.h5") {
+    auto a = make(12, 1);
+    save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(2));
+    b = make(12, 2);
+    before = copy_of(b.net->params());
+    rng_before = b.r.state();
+  }
+  // The error of loading `p` into b with its optimiser and rng, "" if it loaded.
+  std::string load_b(const fs::path& p) {
+    return checkpoint_error_of([&] { load_checkpoint(p, *b.net, b.opt.get(), &b.r); });
+  }
+  bool b_unchanged() const { return same_bits(b.net->params(), before) && b.r.state() == rng_before; }
+};
+
 }  // namespace
 
 TEST_CASE("checkpoint round trip restores weights, optimiser, rng and epoch bitwise", "[checkpoint]") {
@@ -151,16 +174,10 @@ TEST_CASE("checkpoint of another model is refused and nothing changes", "[checkp
 }
 
 TEST_CASE("truncated, corrupt and foreign files are refused with the file named", "[checkpoint]") {
-  temp_dir tmp("ckpt_corrupt");
-  const fs::path good = tmp / "model.h5";
-  auto a = make(12, 1);
-  save_checkpoint(good, *a.net, *a.opt, a.r, meta_for(2));
-  auto b = make(12, 2);
-  const auto before = copy_of(b.net->params());
-  const auto rng_before = b.r.state();
-  const auto load_b = [&](const fs::path& p) {
-    return checkpoint_error_of([&] { load_checkpoint(p, *b.net, b.opt.get(), &b.r); });
-  };
+  saved_checkpoint s("ckpt_corrupt");
+  const temp_dir& tmp = s.tmp;
+  const fs::path good = s.file;
+  const auto load_b = [&](const fs::path& p) { return s.load_b(p); };
 
   SECTION("truncated") {
     const fs::path cut = tmp / "cut.h5";
@@ -196,8 +213,135 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   SECTION("missing") {
     CHECK_THAT(load_b(tmp / "nope.h5"), Contains("nope.h5") && Contains("no such checkpoint file"));
   }
-  CHECK(same_bits(b.net->params(), before));
-  CHECK(b.r.state() == rng_before);
+  CHECK(s.b_unchanged());
+}
+
+namespace {
+
+// Replaces `name` in `file` by a dataset of type `type` and extent `dims`
+// (empty: scalar) with nothing written: HDF5 allocates storage late, so the
+// file stays small whatever it declares.
+void replace_unwritten(const fs::path& file, const char* name, hid_t type, const std::vector<hsize_t>& dims) {
+  auto f = h5::file::open_rw(file);
+  REQUIRE(H5Ldelete(f.id(), name, H5P_DEFAULT) >= 0);
+  h5::handle space(dims.empty() ? H5Screate(H5S_SCALAR)
+                                : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+  h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  if (!dims.empty()) {
+    const hsize_t chunk = 1024;
+    REQUIRE(H5Pset_chunk(dcpl.get(), 1, &chunk) >= 0);
+  }
+  h5::handle ds(H5Dcreate2(f.id(), name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+  REQUIRE(ds);
+}
+
+}  // namespace
+
+TEST_CASE("sizes a checkpoint declares are checked before anything is allocated for them", "[checkpoint]") {
+  saved_checkpoint s("ckpt_sizes");
+  const fs::path file = s.file;
+  auto& b = s.b;
+
+  SECTION("a huge param_count") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "param_count", std::int64_t{1} << 40); }
+    CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
+               Contains(file.string()) && Contains("param_count 1099511627776 is above the limit of 268435456"));
+  }
+  SECTION("a next_epoch beyond an int") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "next_epoch", std::int64_t{1} << 33); }
+    CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
+               Contains(file.string()) && Contains("next_epoch 8589934592 is above the limit"));
+  }
+  SECTION("/params declaring 2^46 values (256 TiB) in a file of kilobytes") {
+    replace_unwritten(file, "/params", H5T_IEEE_F32LE, {hsize_t{1} << 46});
+    CHECK(fs::file_size(file) < 1'000'000);
+    CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *b.net, nullptr, nullptr); }),
+               Contains(file.string()) && Contains("/params has extent [70368744177664], expected [19612]"));
+  }
+  SECTION("optimiser state of another extent") {
+    replace_unwritten(file, "/optimizer/m", H5T_IEEE_F32LE, {hsize_t{1} << 46});
+    CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *b.net, b.opt.get(), nullptr); }),
+               Contains("/optimizer/m has extent [70368744177664], expected [19612]"));
+  }
+  SECTION("/config declared as a 1 GiB string") {
+    h5::handle type(H5Tcopy(H5T_C_S1));
+    REQUIRE(H5Tset_size(type.get(), std::size_t{1} << 30) >= 0);
+    replace_unwritten(file, "/config", type.get(), {});
+    CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
+               Contains(file.string()) && Contains("/config") &&
+                   Contains("its 1073741824 bytes are above the limit of 67108864"));
+  }
+  SECTION("a stored config asking for 2e9 hidden units") {
+    {
+      auto f = h5::file::open_rw(file);
+      REQUIRE(H5Ldelete(f.id(), "/config", H5P_DEFAULT) >= 0);
+      h5::write_string(f, "/config", "[model]\nhidden = 2000000000\n");
+    }
+    const checkpoint_info info = read_checkpoint_info(file);
+    CHECK_THAT(checkpoint_error_of([&] { stored_config(info, file); }),
+               Contains(file.string()) && Contains("model.hidden = 2000000000 is out of range") &&
+                   Contains("[1, 65536]"));
+  }
+  CHECK(s.b_unchanged());
+}
+
+TEST_CASE("an edited rng state, counter or re-checksummed tensor is refused by payload_checksum", "[checkpoint]") {
+  saved_checkpoint s("ckpt_payload");
+  const fs::path file = s.file;
+  const auto resume_b = [&] { return s.load_b(file); };
+
+  SECTION("another valid rng state") {
+    rng other(99);
+    {
+      auto f = h5::file::open_rw(file);
+      REQUIRE(H5Ldelete(f.id(), "/rng", H5P_DEFAULT) >= 0);
+      h5::write_string(f, "/rng", other.state());
+    }
+    CHECK_THAT(resume_b(), Contains(file.string()) && Contains("do not match payload_checksum"));
+  }
+  SECTION("the step counter") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "optimizer_steps", 38); }
+    CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
+  }
+  SECTION("the next epoch") {
+    { auto f = h5::file::open_rw(file); h5::write_attr_int(f, "next_epoch", 1); }
+    CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
+  }
+  SECTION("an optimiser buffer rewritten with its own checksum updated") {
+    {
+      auto f = h5::file::open_rw(file);
+      auto ds = h5::open_dataset(f, "/optimizer/v");
+      auto v = h5::read<float>(ds);
+      v[0] += 1;
+      h5::overwrite<float>(ds, v);
+      h5::write_attr_string(ds, "checksum", [&] {
+        std::uint64_t h = 0xcbf29ce484222325ull;  // the per-tensor FNV-1a, recomputed as the writer does
+        const auto* p = reinterpret_cast<const unsigned char*>(v.data());
+        for (std::size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+        return fmt::format("fnv1a64:{:016x}", h);
+      }());
+    }
+    CHECK_THAT(resume_b(), Contains("do not match payload_checksum"));
+  }
+  SECTION("as saved, it loads") {
+    CHECK(resume_b().empty());
+    return;  // b holds the checkpoint now
+  }
+  CHECK(s.b_unchanged());
+}
+
+TEST_CASE("format 1 checkpoints (data/pretrained) load for evaluation only", "[checkpoint]") {
+  const fs::path pretrained = "data/pretrained/conv_kl.h5";  // tests run from the source root
+  REQUIRE(fs::exists(pretrained));
+  const checkpoint_info info = read_checkpoint_info(pretrained);
+  CHECK(info.format_version == 1);
+  const experiment_config cfg = stored_config(info, pretrained);
+  auto net = build_model<float>(cfg.model, shape{1, 28, 28});
+  CHECK_NOTHROW(load_checkpoint(pretrained, *net, nullptr, nullptr));
+  CHECK(non_finite_parameter(*net).empty());
+  rng r(0);
+  CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(pretrained, *net, nullptr, &r); }),
+             Contains(pretrained.string()) && Contains("format version 1") && Contains("not resumed"));
 }
 
 TEST_CASE("a failed save leaves the previous checkpoint intact", "[checkpoint]") {

@@ -88,11 +88,11 @@ TEST_CASE("the command line overrides the file in all three token forms", "[conf
   temp_dir dir;
   const std::string path = dir.write("fc_kl.ini", fc_kl_ini);
   const experiment_config c = load_config(
-      path, {"--sparsity.rho=0.1", "--train.epochs", "7", "model.hidden=32", "--run.name", "a=b", "--run.out="});
+      path, {"--sparsity.rho=0.1", "--train.epochs", "7", "model.hidden=32", "--data.dir", "a=b", "--run.out="});
   CHECK(c.sparsity.rho == 0.1);
   CHECK(c.train.epochs == 7);
   CHECK(c.model.hidden == 32);
-  CHECK(c.run.name == "a=b");  // a value token is never read as a key
+  CHECK(c.data.dir == "a=b");  // a value token is never read as a key
   CHECK(c.run.out.empty());
   CHECK(c.sparsity.kind == sparsity_kind::sparsity_kind_kl);  // still from the file
 
@@ -243,8 +243,8 @@ TEST_CASE("to_ini refuses a config it could not load back", "[config]") {
   c.sparsity.rho = 2;
   CHECK_THROWS_WITH(to_ini(c), Catch::Contains("sparsity.rho = 2 is out of range"));
   c = {};
-  c.run.name = "a#b";  // '#' starts an INI comment
-  CHECK_THROWS_WITH(to_ini(c), Catch::Contains("run.name = 'a#b' cannot be written"));
+  c.data.dir = "a#b";  // '#' starts an INI comment
+  CHECK_THROWS_WITH(to_ini(c), Catch::Contains("data.dir = 'a#b' cannot be written"));
   CHECK_THROWS_WITH(load_config("", {"run.out= spaced"}), Catch::Contains("cannot be written"));
 }
 
@@ -255,4 +255,58 @@ TEST_CASE("enum values print as their INI spelling", "[config]") {
   CHECK(to_string(penalty_reduction::penalty_reduction_mean) == "mean");
   CHECK(to_string(loss_kind::loss_kind_mse) == "mse");
   CHECK(to_string(optim_kind::optim_kind_sgd) == "sgd");
+}
+
+TEST_CASE("real keys are checked as the floats training uses", "[config]") {
+  const auto error = [](const std::string& token) {
+    try {
+      load_config("", {token});
+    } catch (const config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // Each accepted as a double before; each is 0, 1, inf or a denormal as a float.
+  CHECK_THAT(error("sparsity.rho=1e-50"), Catch::Contains("sparsity.rho = 1e-50 rounds to 0 in single precision"));
+  CHECK_THAT(error("sparsity.rho=0.99999999999"),
+             Catch::Contains("sparsity.rho = 0.99999999999 rounds to a value outside the range in single precision (1)") &&
+                 Catch::Contains("expected a number in (0, 1)"));
+  CHECK_THAT(error("optim.lr=1e-50"), Catch::Contains("optim.lr = 1e-50 rounds to 0"));
+  CHECK_THAT(error("optim.beta2=0.9999999999"), Catch::Contains("optim.beta2 = 0.9999999999 rounds to a value outside"));
+  CHECK_THAT(error("optim.eps=1e-40"), Catch::Contains("optim.eps = 1e-40 is a denormal in single precision"));
+  CHECK_THAT(error("sparsity.beta=1e39"), Catch::Contains("sparsity.beta = 1e39 overflows to inf"));
+  CHECK_THAT(error("log.active_threshold=1e-45"), Catch::Contains("log.active_threshold = 1e-45"));
+  // What a float can hold passes, 0 included where the range has it.
+  CHECK(load_config("", {"sparsity.lambda=0"}).sparsity.lambda == 0);
+  CHECK(load_config("", {"optim.beta2=0.9999"}).optim.beta2 == 0.9999);
+  CHECK(load_config("", {"optim.eps=1e-30"}).optim.eps == 1e-30);
+  CHECK(load_config("", {"sparsity.rho=0.999999"}).sparsity.rho == 0.999999);
+}
+
+TEST_CASE("run.name cannot leave experiments/runs", "[config]") {
+  for (const char* bad : {"..", "../x", "a/b", "/etc", ".hidden", "a b", "a\nb", "x;rm"})
+    CHECK_THROWS_WITH(load_config("", {std::string("--run.name=") + bad}),
+                      Catch::Contains("cannot name a run directory: expected letters, digits"));
+  CHECK(load_config("", {"--run.name=fc_kl-2.v1"}).run.name == "fc_kl-2.v1");
+  CHECK(load_config("", {"--run.name="}).run.name.empty());
+  // The default from the file's stem is made safe rather than refused.
+  temp_dir dir;
+  CHECK(load_config(dir.write("my run (2).ini", ""), {}).run.name == "my_run__2_");
+  CHECK(load_config(dir.write(".x.ini", ""), {}).run.name == "_x");
+}
+
+TEST_CASE("values with control characters are escaped in messages", "[config]") {
+  temp_dir dir;
+  const std::string path = dir.write("x.ini", "[model]\narch = fc\x1b[2J\n");
+  try {
+    load_config("", {"--sparsity.rho=0.1\nsae-train: all fine"});
+    FAIL("accepted");
+  } catch (const config_error& e) {
+    CHECK(std::string(e.what()) ==
+          "command line: sparsity.rho = '0.1\\nsae-train: all fine' is not a number: expected a number in (0, 1)");
+  }
+  CHECK_THROWS_WITH(load_config(path, {}), Catch::Contains("model.arch = 'fc\\x1b[2J'"));
+  CHECK_THROWS_WITH(load_config("", {"--optim.k\tind=adam"}), Catch::Contains("unknown key 'optim.k\\tind'"));
+  CHECK_THROWS_WITH(load_config("", {"--data.dir=a\rb"}), Catch::Contains("'a\\rb' cannot be written"));
+  CHECK_THROWS_WITH(load_config(path + "\n.nope", {}), Catch::Contains("x.ini\\n.nope: no such config file"));
 }

@@ -293,6 +293,7 @@ TEST_CASE("SWMR: a reader sees appended rows and the status while the writer is 
   CHECK_THROWS_WITH(h5::create_group(w, "/late"), Catch::Contains("run.h5:/late: cannot create group"));
   CHECK_THROWS_WITH(h5::create_series<float>(w, "/late", {}, 1, false),
                     Catch::Contains("while SWMR writing"));
+  rloss = {};  // the same file underneath: w closes for real only when this has gone too
   r.close();
   loss = {};
   act = {};
@@ -365,6 +366,21 @@ TEST_CASE("h5 swmr child killed writer", "[.]") {
   h5::append(s, v.data(), 3);
   f.flush();
   std::_Exit(0);
+}
+
+TEST_CASE("a file is closed only when nothing of it is open, so its last writes can fail visibly", "[h5]") {
+  temp_dir dir("close_order");
+  auto f = h5::file::create(dir / "a.h5");
+  {
+    auto g = h5::create_group(f, "/g");
+    auto ds = h5::write_array<float>(g, "w", {2}, std::vector<float>{1, 2});
+    // HDF5 would close the file for real at ds's or g's destructor, where a
+    // failed final write (a full disk) cannot be reported.
+    CHECK_THROWS_WITH(f.close(), Catch::Contains("a.h5: cannot close file: 2 of its groups, datasets or "
+                                                 "attributes are still open"));
+  }
+  CHECK_NOTHROW(f.close());
+  CHECK(h5::read<float>(h5::file::open_read(dir / "a.h5"), "/g/w") == std::vector<float>{1, 2});
 }
 
 TEST_CASE("errors name the file, the object and the operation", "[h5]") {

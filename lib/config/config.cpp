@@ -20,6 +20,7 @@
 
 #include "io/input_file.hpp"
 #include "report/quote.hpp"
+#include "config/printable.hpp"
 
 namespace saelab {
 
@@ -79,10 +80,10 @@ struct integer_codec {
     const bool negative_unsigned = std::is_unsigned_v<T> && s.size() > 1 && s[0] == '-' &&
                                    std::all_of(s.begin() + 1, s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     if (ec == std::errc::result_out_of_range || negative_unsigned)
-      throw bad_value{fmt::format("{} is out of range: expected {}", s, expected())};
+      throw bad_value{fmt::format("{} is out of range: expected {}", printable(s), expected())};
     if (ec != std::errc() || end != s.data() + s.size())
-      throw bad_value{fmt::format("'{}' is not an integer: expected {}", s, expected())};
-    if (v < lo || v > hi) throw bad_value{fmt::format("{} is out of range: expected {}", s, expected())};
+      throw bad_value{fmt::format("'{}' is not an integer: expected {}", printable(s), expected())};
+    if (v < lo || v > hi) throw bad_value{fmt::format("{} is out of range: expected {}", printable(s), expected())};
     return v;
   }
   std::string format(T v) const { return fmt::format("{}", v); }
@@ -92,6 +93,11 @@ integer_codec<int> int_at_least(int lo) { return {lo, std::numeric_limits<int>::
 integer_codec<int> int_in(int lo, int hi) { return {lo, hi}; }
 
 // A finite double in an interval; an infinite hi means no upper bound.
+// Every real key is used as a float by the model and optimiser, so the value
+// must also be a normal float that keeps to the interval: 1e-50 (0 as a
+// float), 0.9999999999 (1 as a float), 1e39 (inf) and denormals (1e-40,
+// which make every multiply slow and lose precision) are refused. 0 itself
+// passes where the interval allows it.
 struct real_codec {
   double lo, hi;
   bool lo_open, hi_open;
@@ -104,13 +110,27 @@ struct real_codec {
     double v = 0;
     // from_chars is locale-independent and, unlike stod, tells a partial parse apart.
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec == std::errc::result_out_of_range) throw bad_value{fmt::format("{} is out of range: expected {}", s, expected())};
+    if (ec == std::errc::result_out_of_range)
+      throw bad_value{fmt::format("{} is out of range: expected {}", printable(s), expected())};
     if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
-      throw bad_value{fmt::format("'{}' is not a number: expected {}", s, expected())};
+      throw bad_value{fmt::format("'{}' is not a number: expected {}", printable(s), expected())};
+    if (!inside(v)) throw bad_value{fmt::format("{} is out of range: expected {}", printable(s), expected())};
+    const auto f = static_cast<float>(v);
+    const char* why = !std::isfinite(f)                            ? "overflows to inf"
+                      : v != 0 && std::fpclassify(f) == FP_ZERO      ? "rounds to 0"
+                      : std::fpclassify(f) == FP_SUBNORMAL           ? "is a denormal"
+                      : !inside(static_cast<double>(f))              ? "rounds to a value outside the range"
+                                                                     : nullptr;
+    if (why != nullptr)
+      throw bad_value{fmt::format("{} {} in single precision ({}), which training computes in: expected {} "
+                                  "as a normal float",
+                                  printable(s), why, static_cast<double>(f), expected())};
+    return v;
+  }
+  bool inside(double v) const {
     const bool below = lo_open ? v <= lo : v < lo;
     const bool above = hi_open ? v >= hi : v > hi;
-    if (below || above) throw bad_value{fmt::format("{} is out of range: expected {}", s, expected())};
-    return v;
+    return !below && !above;
   }
   // fmt's shortest representation reads back to the same double.
   std::string format(double v) const { return fmt::format("{}", v); }
@@ -127,7 +147,7 @@ struct bool_codec {
   bool parse(std::string_view s) const {
     if (s == "true" || s == "1") return true;
     if (s == "false" || s == "0") return false;
-    throw bad_value{fmt::format("'{}' is not a bool: expected {}", s, expected())};
+    throw bad_value{fmt::format("'{}' is not a bool: expected {}", printable(s), expected())};
   }
   std::string format(bool v) const { return v ? "true" : "false"; }
 };
@@ -137,19 +157,7 @@ struct bool_codec {
 void check_ini_text(std::string_view s, std::string_view expected) {
   if (const std::string_view problem = ini_value_problem(s); !problem.empty())
     throw bad_value{fmt::format("'{}' cannot be written to an INI file: it holds {}; expected {} without '#', "
-                                "line breaks or surrounding blanks", one_line(s), problem, expected)};
-}
-
-// The config file's stem, made fit for an INI value and a directory name
-// (it is a default, so it is mended rather than refused): '#', control
-// characters and blanks at either end become '_'.
-std::string default_run_name(const std::string& path) {
-  std::string name = std::filesystem::path(path).stem().string();
-  for (char& c : name)
-    if (c == '#' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
-  if (!name.empty() && name.front() == ' ') name.front() = '_';
-  if (!name.empty() && name.back() == ' ') name.back() = '_';
-  return name;
+                                "line breaks or surrounding blanks", printable(s), problem, expected)};
 }
 
 struct text_codec {
@@ -160,6 +168,39 @@ struct text_codec {
   }
   std::string format(const std::string& v) const { return v; }
 };
+
+// run.name becomes one directory name under experiments/runs, so it must not
+// be able to climb out ("..", "/") or hide (".x"): letters, digits, '.', '_'
+// and '-', not starting with '.', at most run_name_max characters; empty means
+// "run".
+constexpr std::size_t run_name_max = 100;
+
+bool run_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+}
+
+struct run_name_codec {
+  std::string expected() const {
+    return fmt::format("letters, digits, '.', '_' and '-', not starting with '.', at most {} characters",
+                       run_name_max);
+  }
+  std::string parse(std::string_view s) const {
+    if (s.size() > run_name_max || (!s.empty() && s[0] == '.') || !std::all_of(s.begin(), s.end(), run_name_char))
+      throw bad_value{fmt::format("'{}' cannot name a run directory: expected {}", printable(s), expected())};
+    return std::string(s);
+  }
+  std::string format(const std::string& v) const { return v; }
+};
+
+// The default run.name, from a config file's stem: what run_name_codec
+// refuses becomes '_'.
+std::string run_name_of_stem(std::string stem) {
+  for (char& c : stem)
+    if (!run_name_char(c)) c = '_';
+  if (!stem.empty() && stem[0] == '.') stem[0] = '_';
+  if (stem.size() > run_name_max) stem.resize(run_name_max);
+  return stem;
+}
 
 template <class E>
 struct choice_codec {
@@ -173,7 +214,7 @@ struct choice_codec {
   E parse(std::string_view s) const {
     for (const auto& [name, value] : names)
       if (name == s) return value;
-    throw bad_value{fmt::format("'{}': expected {}", s, expected())};
+    throw bad_value{fmt::format("'{}': expected {}", printable(s), expected())};
   }
   std::string format(E v) const { return std::string(name_of(names, v)); }
 };
@@ -194,14 +235,15 @@ struct name_list_codec {
       const std::size_t comma = std::min(s.find(',', start), s.size());
       std::string_view item = s.substr(start, comma - start);
       const auto first = item.find_first_not_of(" \t");
-      if (first == std::string_view::npos) throw bad_value{fmt::format("'{}' has an empty name: expected {}", s, expected())};
+      if (first == std::string_view::npos)
+        throw bad_value{fmt::format("'{}' has an empty name: expected {}", printable(s), expected())};
       item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
       names.emplace_back(item);
       if (comma == s.size()) break;
       start = comma + 1;
     }
     if (names.size() > 1 && std::find(names.begin(), names.end(), "all") != names.end())
-      throw bad_value{fmt::format("'{}' mixes all with other names: expected {}", s, expected())};
+      throw bad_value{fmt::format("'{}' mixes all with other names: expected {}", printable(s), expected())};
     return names;
   }
   std::string format(const std::vector<std::string>& v) const { return fmt::format("{}", fmt::join(v, ", ")); }
@@ -236,7 +278,7 @@ const std::vector<key_row>& key_table() {
   using L = log_config;
   static const std::vector<key_row> rows = {
       row("model.arch", &E::model, &M::arch, choice(model_arch_names)),
-      row("model.hidden", &E::model, &M::hidden, int_at_least(1)),
+      row("model.hidden", &E::model, &M::hidden, int_in(1, max_hidden_units)),
       row("model.hidden_activation", &E::model, &M::hidden_activation, choice(activation_names)),
       row("sparsity.kind", &E::sparsity, &S::kind, choice(sparsity_names)),
       row("sparsity.rho", &E::sparsity, &S::rho, real_open_unit()),
@@ -260,7 +302,7 @@ const std::vector<key_row>& key_table() {
       row("run.seed", &E::run, &R::seed, integer_codec<std::uint64_t>{0, std::numeric_limits<std::uint64_t>::max()}),
       row("run.threads", &E::run, &R::threads, int_in(1, 256)),
       row("run.out", &E::run, &R::out, text_codec{}),
-      row("run.name", &E::run, &R::name, text_codec{}),
+      row("run.name", &E::run, &R::name, run_name_codec{}),
       row("log.active_threshold", &E::log, &L::active_threshold, real_at_least(0)),
       row("log.every_steps", &E::log, &L::every_steps, int_at_least(1)),
   };
@@ -279,7 +321,7 @@ void apply(const key_row& r, experiment_config& c, std::string_view value, std::
   try {
     r.set(c, value);
   } catch (const bad_value& e) {
-    throw config_error(fmt::format("{}: {} = {}", source, r.key, e.tail));
+    throw config_error(fmt::format("{}: {} = {}", printable(source), r.key, e.tail));
   }
 }
 
@@ -318,7 +360,7 @@ std::string closest_key(std::string_view unknown) {
 }
 
 std::string unknown_key_message(std::string_view source, std::string_view key) {
-  std::string msg = fmt::format("{}: unknown key '{}'", source, key);
+  std::string msg = fmt::format("{}: unknown key '{}'", printable(source), printable(key));
   if (const std::string guess = closest_key(key); !guess.empty()) msg += fmt::format("; did you mean '{}'?", guess);
   return msg;
 }
@@ -330,8 +372,8 @@ void check_no_repeats(const po::parsed_options& parsed, std::string_view source)
   for (const auto& o : parsed.options) {
     const std::string value = o.value.empty() ? std::string() : o.value.front();
     if (const auto [it, fresh] = seen.emplace(o.string_key, value); !fresh)
-      throw config_error(fmt::format("{}: key '{}' is given more than once ('{}', then '{}')", source, o.string_key,
-                                     it->second, value));
+      throw config_error(fmt::format("{}: key '{}' is given more than once ('{}', then '{}')", printable(source),
+                                     o.string_key, printable(it->second), printable(value)));
   }
 }
 
@@ -340,7 +382,7 @@ void check_no_repeats(const po::parsed_options& parsed, std::string_view source)
 po::parsed_options parse_file(const std::string& path, const po::options_description& desc) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw config_error(fmt::format("{}: no such config file", path));
+  if (!fs::exists(path, ec)) throw config_error(fmt::format("{}: no such config file", printable(path)));
   std::istringstream in;
   try {
     in.str(read_input_text(path, "a config file"));
@@ -356,9 +398,10 @@ po::parsed_options parse_file(const std::string& path, const po::options_descrip
     const std::string what = e.what();
     const auto open = what.find('\''), close = what.rfind('\'');
     const std::string line = open < close ? what.substr(open + 1, close - open - 1) : what;
-    throw config_error(fmt::format("{}: invalid line '{}': expected 'key = value' or '[section]'", path, line));
+    throw config_error(
+        fmt::format("{}: invalid line '{}': expected 'key = value' or '[section]'", shown, printable(line)));
   } catch (const po::error& e) {
-    throw config_error(fmt::format("{}: {}", path, e.what()));
+    throw config_error(fmt::format("{}: {}", shown, printable(e.what())));
   }
 }
 
@@ -375,9 +418,11 @@ po::parsed_options parse_overrides(const std::vector<std::string>& tokens, const
       key = t.substr(0, eq);
       value = t.substr(eq + 1);
     } else if (!dashed) {
-      throw config_error(fmt::format("command line: unexpected argument '{}': expected --section.key=value", t));
+      throw config_error(
+          fmt::format("command line: unexpected argument '{}': expected --section.key=value", printable(t)));
     } else if (i + 1 == tokens.size() || tokens[i + 1].starts_with("--")) {
-      throw config_error(fmt::format("command line: --{} has no value: expected --{}=VALUE or --{} VALUE", t, t, t));
+      throw config_error(fmt::format("command line: --{0} has no value: expected --{0}=VALUE or --{0} VALUE",
+                                     printable(t)));
     } else {
       key = t;
       value = tokens[++i];
@@ -415,7 +460,7 @@ experiment_config load_config(const std::string& path, const std::vector<std::st
   for (const auto& o : cmd.options) from_cmd.insert(o.string_key);
 
   experiment_config c;
-  if (!path.empty()) c.run.name = default_run_name(path);
+  if (!path.empty()) c.run.name = run_name_of_stem(std::filesystem::path(path).stem().string());
   for (const key_row& r : key_table()) {
     if (!vm.count(r.key)) continue;
     apply(r, c, vm[r.key].as<std::string>(), from_cmd.count(r.key) ? std::string_view("command line") : path);

@@ -47,9 +47,13 @@ std::string_view to_string(penalty_reduction v);
 std::string_view to_string(loss_kind v);
 std::string_view to_string(optim_kind v);
 
+// model.hidden's bound: 784-65536-784 is 103 M parameters (1.6 GiB with
+// Adam's state), so a typo or a hostile stored config cannot ask for more.
+inline constexpr int max_hidden_units = 65536;
+
 struct model_config {
   model_arch arch = model_arch::model_arch_fc;
-  int hidden = 1024;  // fc only: width of the hidden layer
+  int hidden = 1024;  // fc only: width of the hidden layer, at most max_hidden_units
   activation_kind hidden_activation = activation_kind::activation_kind_sigmoid;
   bool operator==(const model_config&) const = default;
 };

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "config/printable.hpp"
 #include "experiment/run_dir.hpp"
 #include "io/input_file.hpp"
 #include "log/h5.hpp"
@@ -26,13 +27,36 @@ namespace {
 
 // ---- small helpers ----
 
+constexpr std::uint64_t fnv1a_basis = 0xcbf29ce484222325ull;
+
+std::uint64_t fnv1a(const void* p, std::size_t bytes, std::uint64_t h = fnv1a_basis) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < bytes; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
 // FNV-1a over the raw bytes: a checksum per tensor, so flipped bits in a
 // file HDF5 still opens are caught on load.
 std::string checksum(const float* p, std::int64_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  const auto* b = reinterpret_cast<const unsigned char*>(p);
-  for (std::size_t i = 0, bytes = static_cast<std::size_t>(n) * sizeof(float); i < bytes; ++i)
-    h = (h ^ b[i]) * 0x100000001b3ull;
+  return fmt::format("fnv1a64:{:016x}", fnv1a(p, static_cast<std::size_t>(n) * sizeof(float)));
+}
+
+// Format 2: one FNV-1a over everything that determines how the run goes on
+// (the config, the architecture, the counters, each tensor's checksum and the
+// rng state), each field followed by a NUL. The tensors' own checksums cover
+// their bytes, so checking this needs no tensor data: sae-eval checks it
+// without reading the optimiser state. An edited rng state or step count, or
+// a tensor rewritten with a matching checksum, no longer loads silently.
+std::string payload_checksum(const checkpoint_info& info, const std::vector<std::string>& tensor_checksums,
+                             const std::string& rng_state) {
+  std::uint64_t h = fnv1a_basis;
+  const auto field = [&h](const std::string& text) { h = fnv1a(text.data(), text.size() + 1, h); };  // with its NUL
+  field(info.config);
+  field(info.model_summary);
+  field(fmt::format("param_count={};optimizer={};optimizer_steps={};next_epoch={}", info.param_count,
+                    info.optimizer, info.optimizer_steps, info.next_epoch));
+  for (const std::string& c : tensor_checksums) field(c);
+  field(rng_state);
   return fmt::format("fnv1a64:{:016x}", h);
 }
 
@@ -158,9 +182,12 @@ struct loaded {
 std::vector<float> read_checked(const h5::file& f, const fs::path& path, const std::string& name,
                                 std::int64_t expected) {
   auto ds = h5::open_dataset(f, name);
+  // The extent a file declares costs it nothing (storage is allocated late):
+  // check it before allocating for it.
+  const h5::extent d = h5::dims(ds);
+  if (d.size() != 1 || d[0] != static_cast<hsize_t>(expected))
+    corrupt(path, fmt::format("{} has extent [{}], expected [{}]", name, fmt::join(d, ", "), expected));
   std::vector<float> v = h5::read<float>(ds);
-  if (static_cast<std::int64_t>(v.size()) != expected)
-    corrupt(path, fmt::format("{} holds {} values, expected {}", name, v.size(), expected));
   if (!h5::has_attr(ds, "checksum")) corrupt(path, fmt::format("{} has no checksum attribute", name));
   if (h5::read_attr_string(ds, "checksum") != checksum(v.data(), expected))
     corrupt(path, fmt::format("{} does not match its checksum", name));
@@ -188,22 +215,28 @@ checkpoint_info read_info(const h5::file& f, const fs::path& path) {
     throw checkpoint_error(
         fmt::format("{}: not a saelab checkpoint (no format = \"{}\" attribute)", path.string(), checkpoint_format));
   const auto version = h5::read_attr_int(f, "format_version");
-  if (version != checkpoint_format_version)
-    throw checkpoint_error(fmt::format("{}: checkpoint format version {}, this program reads version {}",
+  if (version != checkpoint_format_version && version != 1)
+    throw checkpoint_error(fmt::format("{}: checkpoint format version {}, this program reads versions 1 and {}",
                                        path.string(), version, checkpoint_format_version));
   checkpoint_info info;
+  info.format_version = static_cast<int>(version);
   info.config = h5::read_string(f, "/config");
   info.model_summary = h5::read_string(f, "/model_summary");
   info.param_count = h5::read_attr_int(f, "param_count");
   info.optimizer = h5::read_attr_string(f, "optimizer");
   info.optimizer_steps = h5::read_attr_int(f, "optimizer_steps");
-  info.next_epoch = static_cast<int>(h5::read_attr_int(f, "next_epoch"));
+  const std::int64_t next_epoch = h5::read_attr_int(f, "next_epoch");
   info.program_version = h5::read_attr_string(f, "program_version");
   info.saved_at = h5::read_attr_string(f, "saved_at");
-  if (info.param_count <= 0 || info.next_epoch < 0 || info.optimizer_steps < 0)
-    corrupt(path, fmt::format("param_count {}, next_epoch {}, optimizer_steps {}", info.param_count,
-                              info.next_epoch, info.optimizer_steps));
-  if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", info.optimizer));
+  if (info.param_count <= 0 || next_epoch < 0 || info.optimizer_steps < 0)
+    corrupt(path, fmt::format("param_count {}, next_epoch {}, optimizer_steps {}", info.param_count, next_epoch,
+                              info.optimizer_steps));
+  if (info.param_count > checkpoint_max_params)
+    corrupt(path, fmt::format("param_count {} is above the limit of {}", info.param_count, checkpoint_max_params));
+  if (next_epoch > checkpoint_max_epochs)
+    corrupt(path, fmt::format("next_epoch {} is above the limit of {}", next_epoch, checkpoint_max_epochs));
+  info.next_epoch = static_cast<int>(next_epoch);
+  if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", printable(info.optimizer)));
   return info;
 }
 
@@ -227,7 +260,7 @@ std::string signature_difference(const checkpoint_info& info, const network<floa
   for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
     const std::string x = i < a.size() ? a[i] : "(nothing)", y = i < b.size() ? b[i] : "(nothing)";
     if (x != y) {
-      out += fmt::format("; first difference: checkpoint '{}', this model '{}'", x, y);
+      out += fmt::format("; first difference: checkpoint '{}', this model '{}'", printable(x), y);
       break;
     }
   }
@@ -310,13 +343,25 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
       write_tensor(f, "/params", net.params().data(), net.params().numel(), "",
                    "every parameter, flat, in layer order: what loading reads");
       write_layers(f, net);
-      auto g = h5::create_group(f, "/optimizer");
-      h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
-      for (std::size_t i = 0; i < state.size(); ++i)
-        write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
-                     fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
+      {  // closed before f: see h5::file::close
+        auto g = h5::create_group(f, "/optimizer");
+        h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
+        for (std::size_t i = 0; i < state.size(); ++i)
+          write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
+                       fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
+      }
       h5::set_description(h5::write_string(f, "/rng", r.state()), "",
                           "std::mt19937_64 state: the next epoch's shuffle is drawn from it");
+      checkpoint_info info;
+      info.config = meta.config;
+      info.model_summary = net.summary();
+      info.param_count = net.params().numel();
+      info.optimizer = kind_name;
+      info.optimizer_steps = opt.steps();
+      info.next_epoch = meta.next_epoch;
+      std::vector<std::string> sums{checksum(net.params().data(), net.params().numel())};
+      for (const auto* t : state) sums.push_back(checksum(t->data(), t->numel()));
+      h5::write_attr_string(f, "payload_checksum", payload_checksum(info, sums, r.state()));
       f.close();
     }
     sync_path(tmp);
@@ -326,6 +371,24 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
     fs::remove(tmp, ec);
     throw checkpoint_error(fmt::format("{}: cannot write checkpoint: {}", path.string(), reason(e, tmp)));
   }
+}
+
+std::string non_finite_parameter(const network<float>& net) {
+  const float* p = net.params().data();
+  for (int i = 0; i < net.size(); ++i) {
+    const std::int64_t offset = net.param_offset(i), count = net.at(i).param_count();
+    for (std::int64_t j = 0; j < count; ++j) {
+      if (std::isfinite(p[offset + j])) continue;
+      const layer_view v = view_of(net, i);
+      std::int64_t weights = 1;
+      for (hsize_t d : v.weight) weights *= static_cast<std::int64_t>(d);
+      const std::string where = v.weight.empty() ? fmt::format("/layers/{}/params[{}]", v.name, j)
+                                : j < weights     ? fmt::format("/layers/{}/weight[{}]", v.name, j)
+                                                  : fmt::format("/layers/{}/bias[{}]", v.name, j - weights);
+      return fmt::format("{} = {} (/params[{}])", where, p[offset + j], offset + j);
+    }
+  }
+  return "";
 }
 
 checkpoint_info read_checkpoint_info(const fs::path& path) {
@@ -344,6 +407,11 @@ checkpoint_info load_checkpoint(const fs::path& path, network<float>& net, optim
     l.info = read_info(f, path);
     if (const std::string d = signature_difference(l.info, net); !d.empty())
       throw checkpoint_error(fmt::format("{}: checkpoint is of another model: {}", path.string(), d));
+    if (l.info.format_version < 2 && (opt != nullptr || r != nullptr))
+      throw checkpoint_error(fmt::format(
+          "{}: checkpoint format version 1 has no checksum over its rng state and step counters, so it can be "
+          "evaluated (sae-eval) but not resumed",
+          path.string()));
     l.params = read_checked(f, path, "/params", l.info.param_count);
     if (opt != nullptr) {
       const auto kind = kind_of(*opt);
@@ -357,6 +425,16 @@ checkpoint_info load_checkpoint(const fs::path& path, network<float>& net, optim
         corrupt(path, fmt::format("{} state buffers for {}", state.size(), l.info.optimizer));
       for (std::size_t i = 0; i < state.size(); ++i)
         l.state.push_back(read_checked(f, path, "/optimizer/" + names[i], state[i]->numel()));
+    }
+    if (l.info.format_version >= 2) {
+      // The tensors' stored checksums (checked against their data above when
+      // read) chained with the rest.
+      std::vector<std::string> sums{h5::read_attr_string(h5::open_dataset(f, "/params"), "checksum")};
+      for (const std::string& name : state_names(l.info.optimizer))
+        sums.push_back(h5::read_attr_string(h5::open_dataset(f, "/optimizer/" + name), "checksum"));
+      if (h5::read_attr_string(f, "payload_checksum") != payload_checksum(l.info, sums, h5::read_string(f, "/rng")))
+        corrupt(path, "its contents do not match payload_checksum (the checksum over config, counters, tensor "
+                      "checksums and rng state): edited or damaged");
     }
     if (r != nullptr) {
       l.rng_state = h5::read_string(f, "/rng");

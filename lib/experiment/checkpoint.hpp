@@ -20,6 +20,9 @@
 //                     attrs layer (describe()), offset into /params
 //   /optimizer/NAME   float [P] per state buffer (adam: m, v; sgd: velocity)
 //   /rng              the mt19937_64 state text
+//   /                 attr payload_checksum (format 2): FNV-1a over the config,
+//                     the summary, param_count, optimizer, optimizer_steps,
+//                     next_epoch, the tensors' checksums and the rng state
 //
 // The data cursor is next_epoch alone: checkpoints are taken at epoch ends and
 // the minibatcher reshuffles from the rng at each epoch start.
@@ -32,6 +35,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -50,7 +54,14 @@ class checkpoint_error : public std::runtime_error {
 };
 
 inline constexpr const char* checkpoint_format = "saelab-checkpoint";
-inline constexpr int checkpoint_format_version = 1;
+// 2 adds payload_checksum. Version 1 files (data/pretrained/) still load for
+// evaluation (no optimiser, no rng); resuming from one is refused.
+inline constexpr int checkpoint_format_version = 2;
+// What a checkpoint may declare before anything is allocated for it: 2^28
+// parameters (1 GiB of float; the largest model a config allows,
+// model.hidden = 65536, has 103 M) and epochs that fit train.epochs' int.
+inline constexpr std::int64_t checkpoint_max_params = std::int64_t{1} << 28;
+inline constexpr std::int64_t checkpoint_max_epochs = std::numeric_limits<int>::max();
 
 // What save_checkpoint records besides the tensors.
 struct checkpoint_meta {
@@ -69,6 +80,7 @@ struct checkpoint_info {
   int next_epoch = 0;
   std::string program_version;
   std::string saved_at;
+  int format_version = checkpoint_format_version;
 };
 
 // Throws checkpoint_error when the file cannot be written; PATH is untouched then.
@@ -85,6 +97,11 @@ checkpoint_info read_checkpoint_info(const std::filesystem::path& path);
 // (when r). Throws checkpoint_error, changing nothing, on any mismatch.
 checkpoint_info load_checkpoint(const std::filesystem::path& path, network<float>& net, optimizer<float>* opt,
                                 rng* r);
+
+// "" when every parameter is finite, else the first one that is not, e.g.
+// "/layers/00_linear/weight[17] = nan (/params[17])": its place in the
+// checkpoint's per-layer copies and in the flat buffer.
+std::string non_finite_parameter(const network<float>& net);
 
 // The "section.key" -> value pairs of an INI text as to_ini writes it
 // ([section] headers, "key = value" lines, # comments).

@@ -34,6 +34,18 @@ std::string host_name() {
   return buf;
 }
 
+// On a full disk the temporary copy cannot be written, and a status left at
+// "running" would hide why the run stopped. A status file (a few hundred
+// bytes) fits in the block it already has, so overwriting that needs no new
+// space. Not atomic, hence only the fallback. False if that fails too.
+bool overwrite_in_place(const fs::path& path, std::string_view text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()) &&
+                  ::ftruncate(fd, static_cast<off_t>(text.size())) == 0 && ::fsync(fd) == 0;
+  return ::close(fd) == 0 && ok;
+}
+
 // The files a run writes; any of them marks a directory as holding a run.
 constexpr const char* run_files[] = {"status", "resolved.ini", "model.h5", "run.h5", "epochs.csv"};
 
@@ -61,7 +73,11 @@ void write_run_state(const fs::path& dir, run_state s) {
   std::string text = fmt::format("status: {}\nepochs: {} of {}\n", to_string(s.status), s.epochs_done, s.epochs);
   if (!s.message.empty()) text += fmt::format("message: {}\n", one_line(s.message));
   text += fmt::format("pid: {}\nhost: {}\nupdated: {}\n", s.pid, s.host, s.updated);
-  write_file_atomically(dir / "status", text);
+  try {
+    write_file_atomically(dir / "status", text);
+  } catch (const std::exception&) {
+    if (!overwrite_in_place(dir / "status", text)) throw;
+  }
 }
 
 std::optional<run_state> read_run_state(const fs::path& dir) {

@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "config/printable.hpp"
 #include "data/idx.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
@@ -221,6 +224,23 @@ std::string write_figures(const fs::path& fig, network<float>& net, const mnist_
   return failures;
 }
 
+// std::bad_alloc says nothing about what ran out; name the phase instead.
+template <class F>
+auto out_of_memory_while(const std::string& phase, F f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error(fmt::format("out of memory while {}", phase));
+  }
+}
+
+std::unique_ptr<training_session> start_session(const experiment_config& cfg) {
+  return out_of_memory_while(
+      fmt::format("loading the data and building the model (model.hidden = {}, train.batch_size = {})",
+                  cfg.model.hidden, cfg.train.batch_size),
+      [&] { return std::make_unique<training_session>(cfg); });
+}
+
 // ---- the shared part of a new and a resumed run ----
 
 struct run_context {
@@ -275,7 +295,8 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
 
   std::string figure_failures;
   try {
-    c.t.run(observers, opt.stop);
+    out_of_memory_while(fmt::format("training after epoch {}", ckpt.epochs_done()),
+                        [&] { c.t.run(observers, opt.stop); });
     if (c.t.stopped()) {
       const std::string message =
           ckpt.steps_since() > 0
@@ -319,6 +340,26 @@ void clear_killed_writer_flags(const fs::path& path) {
   if (!f || H5Fincrement_filesize(f.get(), 0) < 0 || f.reset() < 0)
     throw std::runtime_error(fmt::format("{}: cannot clear its SWMR flags: {}; try: h5clear -s --increment=0 {}",
                                          path.string(), h5::detail::take_reason(), path.string()));
+}
+
+// A write that failed for lack of space leaves run.h5 shorter than the end
+// its superblock records ("truncated file: eof = N, ..., stored_eof = M").
+// Every epoch up to the checkpoint was flushed before that checkpoint, so the
+// missing tail holds only rows that reopen cuts anyway: extend the file to M
+// with zeros (HDF5's metadata is checksummed in this format, so if the tail
+// held metadata still needed the reopen fails instead of reading zeros).
+// False if `reason` is not that error or M is implausible.
+bool extend_truncated_log(const fs::path& path, const std::string& reason) {
+  const std::string key = "stored_eof = ";
+  const auto at = reason.find(key);
+  if (reason.find("truncated file") == std::string::npos || at == std::string::npos) return false;
+  const std::uintmax_t stored = std::strtoull(reason.c_str() + at + key.size(), nullptr, 10);
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  constexpr std::uintmax_t max_missing = std::uintmax_t{1} << 30;  // more is not a short write
+  if (ec || stored <= size || stored - size > max_missing) return false;
+  fs::resize_file(path, stored, ec);
+  return !ec;
 }
 
 // The keys whose value differs between two ini_values() maps.
@@ -385,7 +426,8 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   // Everything that can fail on bad input fails before the directory exists.
   check_new_run_directory(dir, default_location);
   blas::set_threads(cfg.run.threads);
-  training_session s(cfg);
+  const auto session = start_session(cfg);
+  training_session& s = *session;
 
   create_run_directory(dir);
   auto lock = run_lock::acquire(dir);
@@ -408,7 +450,15 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
   const std::string d = dir.string();
   if (!fs::is_directory(dir, ec)) throw run_dir_error(fmt::format("{}: no such run directory", d));
   const fs::path ini = dir / "resolved.ini";
-  if (!fs::exists(ini, ec)) throw run_dir_error(fmt::format("{}: not a run directory (no resolved.ini)", d));
+  if (!fs::exists(ini, ec)) {
+    // A run that failed before its config was written (a full disk) has only its status.
+    const auto st = fs::exists(dir / "status", ec) ? read_run_state(dir) : std::nullopt;
+    if (st && st->epochs_done == 0 && !fs::exists(dir / "model.h5", ec))
+      throw run_dir_error(fmt::format("{}: the run stopped before its config was written ({}); there is nothing "
+                                      "to resume: remove the directory and start the run again",
+                                      d, st->message.empty() ? std::string(to_string(st->status)) : st->message));
+    throw run_dir_error(fmt::format("{}: not a run directory (no resolved.ini)", d));
+  }
 
   const experiment_config base = load_config(ini.string(), {});
   experiment_config cfg = load_config(ini.string(), overrides);
@@ -434,7 +484,7 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
         throw run_dir_error(fmt::format(
             "{}: resolved.ini and model.h5 disagree on {} ('{}' vs '{}'); was resolved.ini edited? The "
             "checkpoint holds the config it was trained with",
-            d, key, b == base_values.end() ? "" : b->second, a == stored.end() ? "" : a->second));
+            d, key, printable(b == base_values.end() ? "" : b->second), printable(a == stored.end() ? "" : a->second)));
       }
     done = info.next_epoch;
   } else if (state && state->epochs_done > 0) {
@@ -452,7 +502,8 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
 
   cfg.run.out = d;
   blas::set_threads(cfg.run.threads);
-  training_session s(cfg);  // a run without a checkpoint yet starts over from its seed
+  const auto session = start_session(cfg);  // a run without a checkpoint yet starts over from its seed
+  training_session& s = *session;
   if (fs::exists(model, ec)) {
     const checkpoint_info info = load_checkpoint(model, *s.net, &s.t.optim(), &s.r);
     s.t.set_next_epoch(info.next_epoch);
@@ -472,16 +523,27 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
       return run_log::reopen(log_path, cfg, *s.net, s.data.test.images, s.t.objective_terms(), log_info(),
                              {done, s.t.optim().steps()});
     };
-    try {
-      log.emplace(reopen());
-    } catch (const h5::error& e) {
-      // A writer killed mid-run leaves the file marked open for writing. We
-      // hold the run lock, so that writer is dead: repair and retry once.
-      if (std::string(e.what()).find("h5clear") == std::string::npos) throw;
-      clear_killed_writer_flags(log_path);
-      fmt::print(stderr, "sae-train: {}: its writer had been killed; cleared its SWMR flags as "
-                         "h5clear -s --increment=0 does\n", log_path.string());
-      log.emplace(reopen());
+    // A writer killed mid-run leaves the file marked open for writing; one
+    // that failed on a full disk may also leave it short. We hold the run
+    // lock, so that writer is dead: repair each once and retry.
+    bool cleared = false, extended = false;
+    while (!log) {
+      try {
+        log.emplace(reopen());
+      } catch (const h5::error& e) {
+        const std::string what = e.what();
+        if (!extended && extend_truncated_log(log_path, what)) {
+          extended = true;
+          fmt::print(stderr, "sae-train: {}: its writer had run out of space; extended it to the length it "
+                             "records\n", log_path.string());
+          continue;
+        }
+        if (cleared || what.find("h5clear") == std::string::npos) throw;
+        cleared = true;
+        clear_killed_writer_flags(log_path);
+        fmt::print(stderr, "sae-train: {}: its writer had been killed; cleared its SWMR flags as "
+                           "h5clear -s --increment=0 does\n", log_path.string());
+      }
     }
   }
 

@@ -18,9 +18,36 @@ namespace {
 
 std::string z(std::string_view s) { return std::string(s); }  // HDF5 wants NUL-terminated names
 
-// HDF5 prints every error stack to stderr by default; we report through
-// exceptions instead. Cheap and idempotent, so every file entry point calls it.
-void quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+// Every file entry point calls this before any other HDF5 call.
+// HDF5 1.10 frees a file whose close failed (a full disk: the final flush
+// fails) but keeps its id, and its exit handler then closes that id again and
+// crashes (HDFFV-11052, fixed in HDF5 1.14). So the library is never torn down
+// at exit: every file here is closed by its owner before then, and the kernel
+// reclaims the rest. H5dont_atexit only works before HDF5 initialises itself.
+// HDF5 also prints every error stack to stderr by default; we report through
+// exceptions instead.
+void quiet() {
+  static const bool no_teardown = H5dont_atexit() >= 0;
+  (void)no_teardown;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+// HDF5's file drivers describe a failed system call over several lines
+// ("file write failed: time = ...\n, filename = ..., errno = 28, error message =
+// 'No space left on device', buf = ..."): keep what failed and the system's
+// reason. Any other description is kept on one line.
+std::string readable(std::string desc) {
+  const std::string key = "error message = '";
+  if (const auto at = desc.find(key); at != std::string::npos) {
+    const auto from = at + key.size();
+    const auto to = desc.find('\'', from);
+    return desc.substr(0, std::min(desc.find(':'), desc.find(','))) + ": " +
+           desc.substr(from, to == std::string::npos ? std::string::npos : to - from);
+  }
+  for (char& c : desc)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return desc;
+}
 
 herr_t take_innermost(unsigned n, const H5E_error2_t* e, void* data) {
   if (n != 0) return 0;  // walking upward, entry 0 is where the error was detected
@@ -38,7 +65,7 @@ std::string innermost_reason() {
   std::string out;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &out);
   H5Eclear2(H5E_DEFAULT);
-  return out.empty() ? std::string("unknown HDF5 error") : out;
+  return out.empty() ? std::string("unknown HDF5 error") : readable(out);
 }
 
 // HDF5 name getters share one shape: call once for the length, once to fill.
@@ -259,6 +286,9 @@ std::string read_string_from(hid_t id, bool is_attr, std::string_view op) {
     H5free_memory(p);
     return out;
   }
+  // A file declares a string's size for free (storage is allocated late).
+  if (const std::size_t size = H5Tget_size(t.get()); size > max_string_bytes)
+    fail_plain(where(id), op, fmt::format("its {} bytes are above the limit of {}", size, max_string_bytes));
   std::string buf(H5Tget_size(t.get()), '\0');
   read(t.get(), buf.data());  // the file's own type: no charset conversion needed
   if (H5Tget_strpad(t.get()) == H5T_STR_SPACEPAD) {
@@ -342,6 +372,18 @@ void file::flush() {
 }
 
 void file::close() {
+  // HDF5 closes a file for real, with its final writes, only when its last
+  // group, dataset or attribute closes: a failure there (a full disk) would go
+  // unseen in that handle's destructor. So none may be open now (a file open
+  // for reading has no final writes).
+  unsigned intent = 0;
+  const bool writing = H5Fget_intent(id(), &intent) >= 0 && (intent & H5F_ACC_RDWR) != 0;
+  const ssize_t open = !writing ? 0
+                                : H5Fget_obj_count(id(), H5F_OBJ_LOCAL | H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                             H5F_OBJ_DATATYPE | H5F_OBJ_ATTR);
+  if (open > 0)
+    detail::fail_plain(path_.string(), "close file",
+                       fmt::format("{} of its groups, datasets or attributes are still open", open));
   if (h_.reset() < 0) detail::fail_plain(path_.string(), "close file", innermost_reason());
 }
 

@@ -100,8 +100,11 @@ class file : public object {
   // H5Fflush with global scope: also writes the end-of-allocation record,
   // which H5Dflush alone leaves stale.
   void flush();
-  // Closes the file id and reports a failure. HDF5 finishes closing the file
-  // when the last group or dataset handle from it is closed too.
+  // Closes the file and reports a failure. For a file open for writing, every
+  // group, dataset and attribute handle from it must be closed first (else
+  // this throws): HDF5 finishes
+  // closing a file only when the last of them closes, and a failure there
+  // could not be reported.
   void close();
   const std::filesystem::path& path() const { return path_; }
   bool swmr_writing() const;
@@ -165,7 +168,9 @@ bool swmr_writing(hid_t obj);
 void check_can_create(hid_t parent, std::string_view child, std::string_view op);
 // A fixed-length string type of `size` bytes (at least 1), UTF-8, null-padded.
 handle string_type(std::size_t size);
-// Reads a string held by an attribute (is_attr) or a scalar dataset.
+// Reads a string held by an attribute (is_attr) or a scalar dataset; a
+// fixed-length one above max_string_bytes is refused before it is allocated.
+inline constexpr std::size_t max_string_bytes = std::size_t{64} << 20;
 std::string read_string_from(hid_t id, bool is_attr, std::string_view op);
 }  // namespace detail
 

@@ -565,7 +565,15 @@ void run_log::set_status(log_status s) {
 
 void run_log::close() {
   if (!p_ || p_->closed) return;
-  p_->flush();
+  try {
+    p_->flush();
+  } catch (...) {  // still close every handle now, then report the flush
+    try {
+      p_->close_all();
+    } catch (...) {
+    }
+    throw;
+  }
   p_->close_all();
 }
 

@@ -305,7 +305,7 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
       h5::write_attr_string(f, "mode", to_string(plan.spec.mode));
       h5::write_attr_int(f, "seeds", plan.spec.seeds);
       h5::write_string(f, "/sweep_file", plan.spec.text);
-      const h5::group runs = h5::create_group(f, "/runs");
+      h5::group runs = h5::create_group(f, "/runs");
       h5::write_attr_string(runs, "columns", fmt::format("{}", fmt::join(summary.header, ", ")));
       h5::write_attr_string(runs, "description",
                             "one dataset per summary.csv column, one element per run in plan order; numbers are "
@@ -325,7 +325,7 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
         else
           write_string_column(runs, summary.header[c], cells, where);
       }
-      const h5::group logs = h5::create_group(f, "/run_logs");
+      h5::group logs = h5::create_group(f, "/run_logs");
       h5::write_attr_string(logs, "description", "external links to each run's run.h5 (runs that have one)");
       for (const plan_row& row : plan.rows) {
         if (!fs::exists(sweep_dir / row.run_dir / "run.h5", ec)) continue;
@@ -333,6 +333,8 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
         if (H5Lcreate_external(target.c_str(), "/", logs.id(), row.id.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
           throw h5::error(fmt::format("{}: cannot link {}: {}", where, target, h5::detail::take_reason()));
       }
+      runs = {};  // before f: see h5::file::close
+      logs = {};
       f.close();
     }
     fs::rename(tmp, final_path);

@@ -1,7 +1,12 @@
 #include "tensor/blas.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
 
 #include <unistd.h>
 
@@ -48,8 +53,28 @@ void axpy<double>(std::int64_t n, double alpha, const double* x, double* y) {
   cblas_daxpy(i(n), alpha, x, 1, y, 1);
 }
 
+namespace {
+// From openblas_get_config(), e.g. "OpenBLAS 0.3.21 ... MAX_THREADS=64"; 0 if it does not say.
+int openblas_build_threads() {
+  const char* config = openblas_get_config();
+  const char* at = config != nullptr ? std::strstr(config, "MAX_THREADS=") : nullptr;
+  return at != nullptr ? std::atoi(at + std::strlen("MAX_THREADS=")) : 0;
+}
+}  // namespace
+
+int max_threads() {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int built = openblas_build_threads();
+  return built > 0 ? std::min(4 * cores, built) : 4 * cores;
+}
+
 void set_threads(int n) {
   if (n < 1) throw std::invalid_argument("blas::set_threads: thread count must be at least 1");
+  if (n > max_threads())
+    throw std::invalid_argument(fmt::format(
+        "run.threads = {} is above the limit of {} on this machine ({} cores, 4 threads per core at most; "
+        "OpenBLAS built for {}): more only makes its threads wait on each other",
+        n, max_threads(), std::max(1u, std::thread::hardware_concurrency()), openblas_build_threads()));
   openblas_set_num_threads(n);
 }
 

@@ -29,8 +29,14 @@ void axpy(std::int64_t n, T alpha, const T* x, T* y);
 // thing in main().
 void pin_core_type(char** argv);
 
-// OpenBLAS's thread count for every later call; n >= 1.
+// OpenBLAS's thread count for every later call; 1 <= n <= max_threads(),
+// else std::invalid_argument naming run.threads (the key it comes from).
 void set_threads(int n);
+// 4 threads per core of this machine, and no more than the OpenBLAS library
+// was built for (Debian 12's: MAX_THREADS=64). Beyond that OpenBLAS's
+// busy-waiting threads only take turns on the cores, and every GEMM waits for
+// the slowest of them: a run slows to a crawl, as if wedged.
+int max_threads();
 int threads();
 
 }  // namespace saelab::blas
