@@ -122,14 +122,14 @@ idx_contents read_idx(const std::string& path, std::uint32_t magic, int rank) {
     throw f.error(fmt::format("truncated: the {} header is {} bytes, file has {}", magic_name(magic), header_bytes, got));
 
   idx_contents c;
-  std::int64_t expected = 1;
-  for (int i = 0; i < rank; ++i) {
-    c.dims[static_cast<std::size_t>(i)] = be32(4 + 4 * static_cast<std::size_t>(i));
-    expected *= c.dims[static_cast<std::size_t>(i)];
-  }
-  if (expected == 0) throw f.error(fmt::format("bad header: {}; every dimension must be nonzero", describe(rank, c.dims)));
+  for (int i = 0; i < rank; ++i) c.dims[static_cast<std::size_t>(i)] = be32(4 + 4 * static_cast<std::size_t>(i));
+  if (std::find(c.dims.begin(), c.dims.begin() + rank, 0) != c.dims.begin() + rank)
+    throw f.error(fmt::format("bad header: {}; every dimension must be nonzero", describe(rank, c.dims)));
   if (rank == 3 && (c.dims[1] > max_side || c.dims[2] > max_side))
     throw f.error(fmt::format("bad header: {}; rows and cols must be at most {}", describe(rank, c.dims), max_side));
+  // Only after the side check: N < 2^32 and sides <= 2^14 keep the product below 2^60.
+  std::int64_t expected = 1;
+  for (int i = 0; i < rank; ++i) expected *= c.dims[static_cast<std::size_t>(i)];
 
   // Grow the buffer as data arrives, so a corrupt header promising terabytes
   // fails as "truncated" instead of allocating them.
