@@ -427,7 +427,8 @@ po::parsed_options parse_overrides(const std::vector<std::string>& tokens, const
       key = t;
       value = tokens[++i];
     }
-    if (!desc.find_nothrow(key, false)) throw config_error(unknown_key_message("command line", key));
+    // An empty key matches every option's (empty) short name: boost would throw ambiguous_option.
+    if (key.empty() || !desc.find_nothrow(key, false)) throw config_error(unknown_key_message("command line", key));
     parsed.options.emplace_back(key, std::vector<std::string>{value});
   }
   return parsed;

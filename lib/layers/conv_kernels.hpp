@@ -27,7 +27,7 @@ struct simd {
     std::memcpy(&v, p, sizeof v);  // unaligned load
     return v;
   }
-  // Lane indices for __builtin_shuffle: integers of T's width.
+  // Lane indices for shuffle(): integers of T's width.
   using index = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
   typedef index ivec __attribute__((vector_size(32)));
   static void store(T* p, vec v) { std::memcpy(p, &v, sizeof v); }
@@ -37,6 +37,21 @@ struct simd {
     else return vec{x, x, x, x};
   }
 };
+
+// Lanes of a and b picked by mask (index < lanes: a, else b). GCC's
+// __builtin_shuffle; clang, which only the fuzz build uses, has no runtime-mask
+// form, so there the lanes are copied one by one.
+template <class V, class I>
+V shuffle(V a, V b, I mask) {
+#if defined(__clang__)
+  constexpr int lanes = static_cast<int>(sizeof(V) / sizeof(a[0]));
+  V out;
+  for (int i = 0; i < lanes; ++i) out[i] = mask[i] < lanes ? a[mask[i]] : b[mask[i] - lanes];
+  return out;
+#else
+  return __builtin_shuffle(a, b, mask);
+#endif
+}
 
 // even[v] = src[2v], odd[v] = src[2v + 1] for 2v < n (odd gets one fewer
 // when n is odd): one image row into its two stride-2 phases.
@@ -51,8 +66,8 @@ void deinterleave(const T* src, i64 n, T* even, T* odd) {
   i64 v = 0;
   for (; 2 * (v + lanes) <= n; v += lanes) {
     const V a = S::load(src + 2 * v), b = S::load(src + 2 * v + lanes);
-    S::store(even + v, __builtin_shuffle(a, b, evens));
-    S::store(odd + v, __builtin_shuffle(a, b, odds));
+    S::store(even + v, shuffle(a, b, evens));
+    S::store(odd + v, shuffle(a, b, odds));
   }
   for (; 2 * v < n; ++v) {
     even[v] = src[2 * v];
@@ -77,8 +92,8 @@ void interleave(const T* even, const T* odd, T add, i64 n, T* dst) {
   i64 v = 0;
   for (; 2 * (v + lanes) <= n; v += lanes) {
     const V e = S::load(even + v) + a, o = S::load(odd + v) + a;
-    S::store(dst + 2 * v, __builtin_shuffle(e, o, low));
-    S::store(dst + 2 * v + lanes, __builtin_shuffle(e, o, high));
+    S::store(dst + 2 * v, shuffle(e, o, low));
+    S::store(dst + 2 * v + lanes, shuffle(e, o, high));
   }
   for (; 2 * v < n; ++v) {
     dst[2 * v] = even[v] + add;
@@ -106,24 +121,24 @@ void transpose_block(const T* src, i64 lds, T* out, i64 ldo) {
         std::memcpy(&hi, src + (i + 4) * lds + c, sizeof hi);
         a[i] = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
       }
-      const V t0 = __builtin_shuffle(a[0], a[1], I{0, 8, 1, 9, 4, 12, 5, 13});
-      const V t1 = __builtin_shuffle(a[0], a[1], I{2, 10, 3, 11, 6, 14, 7, 15});
-      const V t2 = __builtin_shuffle(a[2], a[3], I{0, 8, 1, 9, 4, 12, 5, 13});
-      const V t3 = __builtin_shuffle(a[2], a[3], I{2, 10, 3, 11, 6, 14, 7, 15});
-      S::store(out + c * ldo, __builtin_shuffle(t0, t2, I{0, 1, 8, 9, 4, 5, 12, 13}));
-      S::store(out + (c + 1) * ldo, __builtin_shuffle(t0, t2, I{2, 3, 10, 11, 6, 7, 14, 15}));
-      S::store(out + (c + 2) * ldo, __builtin_shuffle(t1, t3, I{0, 1, 8, 9, 4, 5, 12, 13}));
-      S::store(out + (c + 3) * ldo, __builtin_shuffle(t1, t3, I{2, 3, 10, 11, 6, 7, 14, 15}));
+      const V t0 = shuffle(a[0], a[1], I{0, 8, 1, 9, 4, 12, 5, 13});
+      const V t1 = shuffle(a[0], a[1], I{2, 10, 3, 11, 6, 14, 7, 15});
+      const V t2 = shuffle(a[2], a[3], I{0, 8, 1, 9, 4, 12, 5, 13});
+      const V t3 = shuffle(a[2], a[3], I{2, 10, 3, 11, 6, 14, 7, 15});
+      S::store(out + c * ldo, shuffle(t0, t2, I{0, 1, 8, 9, 4, 5, 12, 13}));
+      S::store(out + (c + 1) * ldo, shuffle(t0, t2, I{2, 3, 10, 11, 6, 7, 14, 15}));
+      S::store(out + (c + 2) * ldo, shuffle(t1, t3, I{0, 1, 8, 9, 4, 5, 12, 13}));
+      S::store(out + (c + 3) * ldo, shuffle(t1, t3, I{2, 3, 10, 11, 6, 7, 14, 15}));
     }
   } else {
     V r[4];
     for (int i = 0; i < 4; ++i) r[i] = S::load(src + i * lds);
-    const V t0 = __builtin_shuffle(r[0], r[1], I{0, 4, 2, 6}), t1 = __builtin_shuffle(r[0], r[1], I{1, 5, 3, 7});
-    const V t2 = __builtin_shuffle(r[2], r[3], I{0, 4, 2, 6}), t3 = __builtin_shuffle(r[2], r[3], I{1, 5, 3, 7});
-    S::store(out, __builtin_shuffle(t0, t2, I{0, 1, 4, 5}));
-    S::store(out + ldo, __builtin_shuffle(t1, t3, I{0, 1, 4, 5}));
-    S::store(out + 2 * ldo, __builtin_shuffle(t0, t2, I{2, 3, 6, 7}));
-    S::store(out + 3 * ldo, __builtin_shuffle(t1, t3, I{2, 3, 6, 7}));
+    const V t0 = shuffle(r[0], r[1], I{0, 4, 2, 6}), t1 = shuffle(r[0], r[1], I{1, 5, 3, 7});
+    const V t2 = shuffle(r[2], r[3], I{0, 4, 2, 6}), t3 = shuffle(r[2], r[3], I{1, 5, 3, 7});
+    S::store(out, shuffle(t0, t2, I{0, 1, 4, 5}));
+    S::store(out + ldo, shuffle(t1, t3, I{0, 1, 4, 5}));
+    S::store(out + 2 * ldo, shuffle(t0, t2, I{2, 3, 6, 7}));
+    S::store(out + 3 * ldo, shuffle(t1, t3, I{2, 3, 6, 7}));
   }
 }
 
