@@ -21,6 +21,7 @@
 #include "experiment/objective.hpp"
 #include "log/h5.hpp"
 #include "log/run_log.hpp"
+#include "log/run_schema.hpp"
 
 #include "temp_dir.hpp"
 
@@ -158,6 +159,44 @@ void check_series_lengths(const h5::file& f, hsize_t epochs, hsize_t steps) {
 }
 
 }  // namespace
+
+namespace {
+
+hid_t stored_type(series_type t) {
+  switch (t) {
+    case series_type::i32: return H5T_STD_I32LE;
+    case series_type::i64: return H5T_STD_I64LE;
+    case series_type::f32: return H5T_IEEE_F32LE;
+    case series_type::f64: return H5T_IEEE_F64LE;
+    case series_type::u8: return H5T_STD_U8LE;
+  }
+  return H5I_INVALID_HID;
+}
+
+// Runs tests/check_run_h5.py (h5py) on a closed log. Without python3 or h5py
+// it warns and checks nothing: they are optional (Debian: python3-h5py).
+void check_with_h5py(const fs::path& path) {
+  const fs::path script = "tests/check_run_h5.py";
+  INFO("run the tests from the source root (meson test does), where " << script << " is");
+  REQUIRE(fs::exists(script));
+  const fs::path out = path.string() + ".h5py.txt";
+  int code = 127;  // a python3 on PATH (pyenv, a venv) may lack the Debian h5py that /usr/bin/python3 has
+  for (const char* python : {"python3", "/usr/bin/python3"}) {
+    const int rc = std::system(
+        fmt::format("{} '{}' '{}' > '{}' 2>&1", python, script.string(), path.string(), out.string()).c_str());
+    code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    if (code != 127 && code != 77) break;
+  }
+  if (code == 127 || code == 77) {
+    WARN("python3 or h5py is not installed (Debian: python3-h5py): " << path.filename() << " not checked with h5py");
+    return;
+  }
+  INFO(slurp(out));
+  CHECK(code == 0);
+}
+
+}  // namespace
+
 
 TEST_CASE("run_log: snapshot epochs and probe indices", "[run_log]") {
   std::vector<int> picked;
@@ -409,6 +448,10 @@ TEST_CASE("run_log: the conv model's sites and weights keep their natural shapes
   visit_result v;
   REQUIRE(H5Ovisit2(f.id(), H5_INDEX_NAME, H5_ITER_INC, visit_dataset, &v, H5O_INFO_BASIC) >= 0);
   CHECK(v.undescribed.empty());
+  char label[16] = {};
+  CHECK(H5DSget_label(h5::open_dataset(f, "/sites/conv2/rho_hat").id(), 1, label, sizeof label) > 0);
+  CHECK(std::string(label) == "channel");
+  check_with_h5py(path);
 }
 
 TEST_CASE("run_log: a resumed log equals an uninterrupted one", "[run_log]") {
@@ -555,4 +598,73 @@ TEST_CASE("run_log killed writer child", "[.]") {
   w.drive(log, 1);
   w.drive(log, 2, 0, 3);
   std::raise(SIGKILL);
+}
+
+TEST_CASE("run_log: every row of the schema table is in a fresh log with its type, units and description",
+          "[run_log][schema]") {
+  temp_dir dir("schema");
+  const auto path = dir / "run.h5";
+  world w;
+  {
+    run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+    w.drive(log, 0);  // steps 2, 4 and 5 are logged
+  }
+  auto f = h5::file::open_read(path);
+  int datasets = 0;
+  for (const series_row& row : run_schema()) {
+    std::vector<std::string> sites{""};
+    if (row.group == series_group::site) {
+      sites.clear();
+      for (const auto& s : w.net->sites()) sites.push_back(s.name);
+    }
+    for (const auto& site : sites) {
+      const std::string p = series_path(row, site);
+      INFO(p);
+      REQUIRE(h5::exists(f, p));
+      const auto ds = h5::open_dataset(f, p);
+      h5::handle type(H5Dget_type(ds.id()));
+      CHECK(H5Tequal(type.get(), stored_type(row.type)) > 0);
+      CHECK(h5::dims(ds)[0] == (row.group == series_group::steps ? 3u : 1u));
+      REQUIRE(h5::has_attr(ds, "units"));
+      REQUIRE(h5::has_attr(ds, "description"));
+      CHECK(h5::read_attr_string(ds, "units") == (row.units == loss_units ? "nat/pixel" : row.units));
+      CHECK(!h5::read_attr_string(ds, "description").empty());
+      CHECK(h5::read_attr_string(ds, "description").find('{') == std::string::npos);
+      ++datasets;
+    }
+  }
+  CHECK(datasets == 28);  // 7 steps rows, 11 epochs rows, 10 rows of the one site
+}
+
+TEST_CASE("run_log: HDF5 viewers find axes, units and a default plot, also after a resume (h5py)",
+          "[run_log][viewer]") {
+  temp_dir dir("viewer");
+  const auto path = dir / "run.h5";
+  world w;
+  {
+    run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+    w.drive(log, 0);
+    w.drive(log, 1);
+    w.drive(log, 2, 0, 2);  // stopped mid-epoch
+  }
+  {
+    auto f = h5::file::open_read(path);
+    CHECK(h5::read_attr_string(f, "default") == "epochs");
+    CHECK(H5DSis_scale(h5::open_dataset(f, "/epochs/epoch").id()) > 0);
+    CHECK(H5DSget_num_scales(h5::open_dataset(f, "/sites/hidden/rho_hat").id(), 0) == 1);
+    char label[16] = {};
+    CHECK(H5DSget_label(h5::open_dataset(f, "/sites/hidden/rho_hat").id(), 1, label, sizeof label) > 0);
+    CHECK(std::string(label) == "unit");
+  }
+  check_with_h5py(path);  // rows 2 of 2 epochs, the third epoch's steps: each series as long as its axis
+  {
+    auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, *w.obj, w.info, {1, 5});
+    w.drive(log, 1);
+    w.drive(log, 2);
+    log.set_status(log_status::log_status_done);
+  }
+  check_with_h5py(path);
+  auto f = h5::file::open_read(path);
+  CHECK(H5DSget_num_scales(h5::open_dataset(f, "/epochs/test_bce").id(), 0) == 1);  // attached once, not twice
+  CHECK(H5DSget_num_scales(h5::open_dataset(f, "/probe/reconstructions").id(), 0) == 1);
 }
