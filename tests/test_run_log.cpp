@@ -173,6 +173,13 @@ hid_t stored_type(series_type t) {
   return H5I_INVALID_HID;
 }
 
+// A new log of world w: `epochs` finished epochs, then `steps` steps of the next.
+void write_fresh(const fs::path& path, world& w, int epochs, int steps = 0) {
+  run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+  for (int e = 0; e < epochs; ++e) w.drive(log, e);
+  if (steps > 0) w.drive(log, epochs, 0, steps);
+}
+
 // Runs tests/check_run_h5.py (h5py) on a closed log. Without python3 or h5py
 // it warns and checks nothing: they are optional (Debian: python3-h5py).
 void check_with_h5py(const fs::path& path) {
@@ -605,10 +612,7 @@ TEST_CASE("run_log: every row of the schema table is in a fresh log with its typ
   temp_dir dir("schema");
   const auto path = dir / "run.h5";
   world w;
-  {
-    run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
-    w.drive(log, 0);  // steps 2, 4 and 5 are logged
-  }
+  write_fresh(path, w, 1);  // steps 2, 4 and 5 are logged
   auto f = h5::file::open_read(path);
   std::vector<std::string> rows;
   for (const series_row& row : run_schema()) {
@@ -648,12 +652,7 @@ TEST_CASE("run_log: HDF5 viewers find axes, units and a default plot, also after
   temp_dir dir("viewer");
   const auto path = dir / "run.h5";
   world w;
-  {
-    run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
-    w.drive(log, 0);
-    w.drive(log, 1);
-    w.drive(log, 2, 0, 2);  // stopped mid-epoch
-  }
+  write_fresh(path, w, 2, 2);  // stopped mid-epoch
   {
     auto f = h5::file::open_read(path);
     CHECK(h5::read_attr_string(f, "default") == "epochs");

@@ -74,19 +74,6 @@ void label(const h5::dataset& ds, std::initializer_list<std::string> axes) {
   h5::label_axes(ds, std::vector<std::string>(axes));
 }
 
-// NeXus-style defaults, so silx and h5web open the main curve against its
-// axis: the root's `default` names /epochs, an NXdata group whose signal is
-// test_bce over the axis epoch (every row of /epochs shares that axis).
-void viewer_defaults(const h5::file& f, const h5::group& epochs, const h5::group& steps) {
-  h5::write_attr_string(f, "default", "epochs");
-  h5::write_attr_string(epochs, "NX_class", "NXdata");
-  h5::write_attr_string(epochs, "signal", "test_bce");
-  h5::write_attr_string(epochs, "axes", "epoch");
-  h5::write_attr_string(steps, "NX_class", "NXdata");
-  h5::write_attr_string(steps, "signal", "loss");
-  h5::write_attr_string(steps, "axes", "step");
-}
-
 }  // namespace
 
 std::string_view to_string(log_status s) {
@@ -167,6 +154,7 @@ void run_log::impl::configure(const experiment_config& cfg, const run_log_info& 
                               const tensor<float>& test_images, const objective<float>& obj) {
   layout.loss_units = cfg.train.loss == loss_kind::loss_kind_bce ? "nat/pixel" : "intensity^2/pixel";
   layout.active_threshold = cfg.log.active_threshold;
+  layout.every_steps = std::max(1, cfg.log.every_steps);
   for (const auto& s : net.sites()) layout.sites.push_back({s.name, extent_of(net.activation_shape(s.activation))});
   for (const auto& s : obj.sites()) layout.penalised.push_back(s.name);
   every_steps = std::max(1, cfg.log.every_steps);
@@ -203,11 +191,6 @@ void run_log::impl::create_layout(const experiment_config& cfg, const std::strin
   h5::write_attr_int(f, "snapshot_every", snapshot_every);
   h5::set_description(h5::write_string(f, "/config", ini), "", "the resolved config (INI): sae-train reruns it");
 
-  auto steps = h5::create_group(f, "/steps");
-  h5::write_attr_string(steps, "description",
-                        fmt::format("every {}-th optimiser step and the last step of each epoch", every_steps));
-  auto epochs = h5::create_group(f, "/epochs");
-  h5::write_attr_string(epochs, "description", "one row per finished epoch; row i is epoch i + 1");
   auto sites_group = h5::create_group(f, "/sites");
   std::vector<std::string> names;
   for (const auto& s : net.sites()) names.push_back(s.name);
@@ -229,7 +212,6 @@ void run_log::impl::create_layout(const experiment_config& cfg, const std::strin
                                                         s.activation - 1, sh.numel()));
   }
   run_series::create(f, layout);
-  viewer_defaults(f, epochs, steps);
 
   // Probe: fixed images, then snapshots.
   auto pg = h5::create_group(f, "/probe");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 #include <type_traits>
 
 #include "experiment/activity.hpp"
@@ -77,6 +78,22 @@ void for_each_row(const series_layout& layout, F&& f) {
   }
 }
 
+// The groups of the steps and epochs rows, as NeXus NXdata groups (signal
+// and axes name datasets in the group), so viewers plot them against their axis.
+void create_groups(const h5::file& f, const series_layout& layout) {
+  auto steps = h5::create_group(f, "/steps");
+  h5::write_attr_string(steps, "description",
+                        fmt::format("every {}-th optimiser step and the last step of each epoch", layout.every_steps));
+  auto epochs = h5::create_group(f, "/epochs");
+  h5::write_attr_string(epochs, "description", "one row per finished epoch; row i is epoch i + 1");
+  for (const auto& [g, signal, axis] : {std::tuple{&steps, "loss", "step"}, std::tuple{&epochs, "test_bce", "epoch"}}) {
+    h5::write_attr_string(*g, "NX_class", "NXdata");
+    h5::write_attr_string(*g, "signal", signal);
+    h5::write_attr_string(*g, "axes", axis);
+  }
+  h5::write_attr_string(f, "default", "epochs");
+}
+
 }  // namespace
 
 void run_series::create(const h5::file& f, const series_layout& layout) {
@@ -84,6 +101,7 @@ void run_series::create(const h5::file& f, const series_layout& layout) {
   for (int b = 0; b <= activity_accumulator::hist_bins; ++b)
     edges.push_back(activity_accumulator::hist_lo +
                     (activity_accumulator::hist_hi - activity_accumulator::hist_lo) * b / activity_accumulator::hist_bins);
+  create_groups(f, layout);
   h5::dataset step_axis, epoch_axis;
   for_each_row(layout, [&](const series_row& row, std::size_t site, const std::string& path) {
     const h5::extent shape = row_shape(row, layout, site);

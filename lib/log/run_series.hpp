@@ -11,7 +11,10 @@
 //   s.finish_epoch(epoch);                       // /epochs/epoch: the epoch is complete
 //
 // Axes: /steps/step and /epochs/epoch are dimension scales ("step", "epoch")
-// attached to axis 0 of every other row; every axis carries a label.
+// attached to axis 0 of every other row; every axis carries a label. /steps
+// and /epochs are NeXus NXdata groups, and the root's `default` names /epochs,
+// so silx and h5web first plot test_bce against epoch. create() makes the
+// /steps and /epochs groups; the caller makes /sites/<site> for every site.
 
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +33,7 @@ struct series_layout {
   };
   std::string loss_units;  // replaces loss_units in the table
   double active_threshold = 0;
+  int every_steps = 1;  // log.every_steps, for /steps' description
   std::vector<site> sites;          // network order
   std::vector<std::string> penalised;  // sites with a penalty term, objective order
 };
