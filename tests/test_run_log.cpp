@@ -23,11 +23,13 @@
 #include "log/run_log.hpp"
 #include "log/run_schema.hpp"
 
+#include "h5py_check.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace saelab;
 using saelab::testing::temp_dir;
+using saelab::testing::check_with_h5py;
 using saelab::testing::slurp;
 
 namespace {
@@ -180,30 +182,7 @@ void write_fresh(const fs::path& path, world& w, int epochs, int steps = 0) {
   if (steps > 0) w.drive(log, epochs, 0, steps);
 }
 
-// Runs tests/check_run_h5.py (h5py) on a closed log. Without python3 or h5py
-// it warns and checks nothing: they are optional (Debian: python3-h5py).
-void check_with_h5py(const fs::path& path) {
-  const fs::path script = "tests/check_run_h5.py";
-  INFO("run the tests from the source root (meson test does), where " << script << " is");
-  REQUIRE(fs::exists(script));
-  const fs::path out = path.string() + ".h5py.txt";
-  int code = 127;  // a python3 on PATH (pyenv, a venv) may lack the Debian h5py that /usr/bin/python3 has
-  for (const char* python : {"python3", "/usr/bin/python3"}) {
-    const int rc = std::system(
-        fmt::format("{} '{}' '{}' > '{}' 2>&1", python, script.string(), path.string(), out.string()).c_str());
-    code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-    if (code != 127 && code != 77) break;
-  }
-  if (code == 127 || code == 77) {
-    WARN("python3 or h5py is not installed (Debian: python3-h5py): " << path.filename() << " not checked with h5py");
-    return;
-  }
-  INFO(slurp(out));
-  CHECK(code == 0);
-}
-
 }  // namespace
-
 
 TEST_CASE("run_log: snapshot epochs and probe indices", "[run_log]") {
   std::vector<int> picked;

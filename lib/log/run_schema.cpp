@@ -10,9 +10,6 @@ using sh = series_shape;
 using src = const series_source&;
 using v = series_value;
 
-constexpr std::string_view bce_units = "nat/pixel";
-constexpr std::string_view mse_units = "intensity^2/pixel";  // pixel intensities in [0, 1]
-
 // clang-format off
 const series_row rows[] = {
   {g::steps, "step", t::i64, sh::scalar, "step", "optimiser steps taken, 1-based",

@@ -56,8 +56,10 @@ struct series_row {
   series_value (*value)(const series_source&);
 };
 
-// Resolved when the file is created: nat/pixel (BCE) or intensity^2/pixel (MSE).
+// Resolved when the file is created: bce_units or mse_units, as the run's loss.
 inline constexpr std::string_view loss_units = "(loss)";
+inline constexpr std::string_view bce_units = "nat/pixel";
+inline constexpr std::string_view mse_units = "intensity^2/pixel";  // pixel intensities in [0, 1]
 
 // Every row, in creation and append order. The axis rows (/steps/step,
 // /epochs/epoch) are appended last within their step or epoch, so they say

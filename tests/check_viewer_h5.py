@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Checks that a finished run.h5 opens in HDF5 viewers as documented.
+"""Checks that a finished run.h5 or sweep.h5 opens in HDF5 viewers as documented.
 
-    python3 tests/check_run_h5.py RUN.h5
+    python3 tests/check_viewer_h5.py FILE.h5
 
 Every dataset: `units` and `description` attributes and a label on every
 axis; a growing series (unlimited first axis) that is not itself an axis has
