@@ -455,6 +455,7 @@ TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuild
     CHECK(h5::read_attr_string(h5::open_dataset(runs, "hidden.l0"), "units") == "units");
   }
   check_with_h5py(out / "sweep.h5");
+  check_with_h5py(out / p.rows[0].run_dir / "run.h5");  // as sae-train writes it
 
   // --collect from the run directories alone gives the same summary.
   fs::remove(out / "summary.csv");
