@@ -21,12 +21,15 @@
 #include "experiment/objective.hpp"
 #include "log/h5.hpp"
 #include "log/run_log.hpp"
+#include "log/run_schema.hpp"
 
+#include "h5py_check.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace saelab;
 using saelab::testing::temp_dir;
+using saelab::testing::check_with_h5py;
 using saelab::testing::slurp;
 
 namespace {
@@ -155,6 +158,28 @@ void check_series_lengths(const h5::file& f, hsize_t epochs, hsize_t steps) {
     INFO(s);
     CHECK(dims(f, fmt::format("/sites/hidden/{}", s))[0] == epochs);
   }
+}
+
+}  // namespace
+
+namespace {
+
+hid_t stored_type(series_type t) {
+  switch (t) {
+    case series_type::i32: return H5T_STD_I32LE;
+    case series_type::i64: return H5T_STD_I64LE;
+    case series_type::f32: return H5T_IEEE_F32LE;
+    case series_type::f64: return H5T_IEEE_F64LE;
+    case series_type::u8: return H5T_STD_U8LE;
+  }
+  return H5I_INVALID_HID;
+}
+
+// A new log of world w: `epochs` finished epochs, then `steps` steps of the next.
+void write_fresh(const fs::path& path, world& w, int epochs, int steps = 0) {
+  run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+  for (int e = 0; e < epochs; ++e) w.drive(log, e);
+  if (steps > 0) w.drive(log, epochs, 0, steps);
 }
 
 }  // namespace
@@ -409,6 +434,10 @@ TEST_CASE("run_log: the conv model's sites and weights keep their natural shapes
   visit_result v;
   REQUIRE(H5Ovisit2(f.id(), H5_INDEX_NAME, H5_ITER_INC, visit_dataset, &v, H5O_INFO_BASIC) >= 0);
   CHECK(v.undescribed.empty());
+  char label[16] = {};
+  CHECK(H5DSget_label(h5::open_dataset(f, "/sites/conv2/rho_hat").id(), 1, label, sizeof label) > 0);
+  CHECK(std::string(label) == "channel");
+  check_with_h5py(path);
 }
 
 TEST_CASE("run_log: a resumed log equals an uninterrupted one", "[run_log]") {
@@ -555,4 +584,72 @@ TEST_CASE("run_log killed writer child", "[.]") {
   w.drive(log, 1);
   w.drive(log, 2, 0, 3);
   std::raise(SIGKILL);
+}
+
+TEST_CASE("run_log: every row of the schema table is in a fresh log with its type, units and description",
+          "[run_log][schema]") {
+  temp_dir dir("schema");
+  const auto path = dir / "run.h5";
+  world w;
+  write_fresh(path, w, 1);  // steps 2, 4 and 5 are logged
+  auto f = h5::file::open_read(path);
+  std::vector<std::string> rows;
+  for (const series_row& row : run_schema()) {
+    std::vector<std::string> sites{""};
+    if (row.group == series_group::site) {
+      sites.clear();
+      for (const auto& s : w.net->sites()) sites.push_back(s.name);
+    }
+    for (const auto& site : sites) {
+      const std::string p = series_path(row, site);
+      INFO(p);
+      REQUIRE(h5::exists(f, p));
+      const auto ds = h5::open_dataset(f, p);
+      h5::handle type(H5Dget_type(ds.id()));
+      CHECK(H5Tequal(type.get(), stored_type(row.type)) > 0);
+      CHECK(h5::dims(ds)[0] == (row.group == series_group::steps ? 3u : 1u));
+      REQUIRE(h5::has_attr(ds, "units"));
+      REQUIRE(h5::has_attr(ds, "description"));
+      CHECK(h5::read_attr_string(ds, "units") == (row.units == loss_units ? "nat/pixel" : row.units));
+      CHECK(!h5::read_attr_string(ds, "description").empty());
+      CHECK(h5::read_attr_string(ds, "description").find('{') == std::string::npos);
+      rows.push_back(p.substr(1));
+    }
+  }
+  // And the other way round: no series under /steps, /epochs or /sites is written outside the table.
+  visit_result v;
+  REQUIRE(H5Ovisit2(f.id(), H5_INDEX_NAME, H5_ITER_INC, visit_dataset, &v, H5O_INFO_BASIC) >= 0);
+  for (const auto& name : v.datasets) {
+    if (name.rfind("steps/", 0) != 0 && name.rfind("epochs/", 0) != 0 && name.rfind("sites/", 0) != 0) continue;
+    INFO(name);
+    CHECK(std::find(rows.begin(), rows.end(), name) != rows.end());
+  }
+}
+
+TEST_CASE("run_log: HDF5 viewers find axes, units and a default plot, also after a resume (h5py)",
+          "[run_log][viewer]") {
+  temp_dir dir("viewer");
+  const auto path = dir / "run.h5";
+  world w;
+  write_fresh(path, w, 2, 2);  // stopped mid-epoch
+  {
+    auto f = h5::file::open_read(path);
+    CHECK(h5::read_attr_string(f, "default") == "epochs");
+    CHECK(H5DSis_scale(h5::open_dataset(f, "/epochs/epoch").id()) > 0);
+    CHECK(H5DSget_num_scales(h5::open_dataset(f, "/sites/hidden/rho_hat").id(), 0) == 1);
+    char label[16] = {};
+    CHECK(H5DSget_label(h5::open_dataset(f, "/sites/hidden/rho_hat").id(), 1, label, sizeof label) > 0);
+    CHECK(std::string(label) == "unit");
+  }
+  check_with_h5py(path);  // rows 2 of 2 epochs, the third epoch's steps: each series as long as its axis
+  {
+    auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, *w.obj, w.info, {1, 5});
+    w.drive(log, 1);
+    w.drive(log, 2);
+    log.set_status(log_status::log_status_done);
+  }
+  check_with_h5py(path);
+  auto f = h5::file::open_read(path);
+  CHECK(H5DSget_num_scales(h5::open_dataset(f, "/epochs/test_bce").id(), 0) == 1);  // attached once, not twice
+  CHECK(H5DSget_num_scales(h5::open_dataset(f, "/probe/reconstructions").id(), 0) == 1);
 }

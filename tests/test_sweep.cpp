@@ -15,10 +15,14 @@
 #include <set>
 #include <sstream>
 
+#include <hdf5_hl.h>
+
 #include "experiment/run_dir.hpp"
 #include "fake_mnist.hpp"
+#include "h5py_check.hpp"
 #include "in_child.hpp"
 #include "report/quote.hpp"
+#include "log/h5.hpp"
 #include "sweep/csv.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/plan.hpp"
@@ -27,6 +31,7 @@
 
 namespace fs = std::filesystem;
 using namespace saelab;
+using saelab::testing::check_with_h5py;
 using saelab::testing::slurp;
 using saelab::testing::temp_dir;
 
@@ -439,6 +444,20 @@ TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuild
   CHECK(t.rows[2][t.column("weight")] == "0.001");
   CHECK(t.rows[0][t.column("rho")] == "0.05");
   const csv_table h5_during = read_sweep_h5_runs(out / "sweep.h5");
+  {  // sweep.h5 in viewers: columns in summary order, each on the run axis, with units and description
+    const h5::file f = h5::file::open_read(out / "sweep.h5");
+    const h5::group runs = h5::open_group(f, "/runs");
+    for (std::size_t c = 0; c < t.header.size(); ++c) {
+      char name[64] = {};
+      REQUIRE(H5Lget_name_by_idx(runs.id(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, c, name, sizeof name,
+                                 H5P_DEFAULT) > 0);
+      CHECK(name == t.header[c]);
+      if (c > 0) CHECK(H5DSget_num_scales(h5::open_dataset(runs, name).id(), 0) == 1);
+    }
+    CHECK(h5::read_attr_string(h5::open_dataset(runs, "hidden.l0"), "units") == "units");
+  }
+  check_with_h5py(out / "sweep.h5");
+  check_with_h5py(out / p.rows[0].run_dir / "run.h5");  // as sae-train writes it
 
   // --collect from the run directories alone gives the same summary.
   fs::remove(out / "summary.csv");

@@ -19,6 +19,12 @@
 // shape, e.g. [1024] for fc, [8, 26, 26] for conv1). Every dataset carries
 // `units` and `description` attributes, every group a `description`. Loss
 // units are nat/pixel (BCE) or intensity^2/pixel (MSE, intensities in [0, 1]).
+// The /steps, /epochs and /sites series are the rows of run_schema()
+// (log/run_schema.cpp, authoritative; run_series.hpp writes them). Every axis
+// has a label and axis 0 of every series a dimension scale (/steps/step,
+// /epochs/epoch, /probe/epochs, /weights/epochs); the root's `default` names
+// /epochs, an NXdata group (signal test_bce, axes epoch), as is /steps (loss
+// against step), so HDF5 viewers plot them against real axes.
 //
 //   /                                     attributes:
 //     schema = "saelab.run", schema_version = 2, program_version, git_revision,

@@ -10,6 +10,7 @@
 #include "layers/conv2d.hpp"
 #include "layers/conv_transpose2d.hpp"
 #include "layers/linear.hpp"
+#include "log/h5_scales.hpp"
 #include "log/series.hpp"
 
 namespace saelab {
@@ -74,8 +75,15 @@ void weight_log::create(const h5::file& f, const network<float>& net) {
   auto wg = h5::create_group(f, "/weights");
   h5::write_attr_string(wg, "description",
                         "parameter snapshots at snapshot epochs, one group per layer: <layer index>_<kind>");
-  h5::set_description(h5::create_series<std::int32_t>(f, "/weights/epochs", {}, epoch_chunk_rows, false), "epoch",
-                      "the epoch after which each snapshot was taken");
+  auto epochs = h5::create_series<std::int32_t>(f, "/weights/epochs", {}, epoch_chunk_rows, false);
+  h5::set_description(epochs, "epoch", "the epoch after which each snapshot was taken");
+  h5::label_axes(epochs, std::vector<std::string>{"snapshot"});
+  h5::make_scale(epochs, "epoch");
+  // Axis 0 of every snapshot is its epoch; the others are named after pl.axes.
+  const auto axes = [&](const h5::dataset& ds, std::vector<std::string> labels) {
+    h5::label_axes(ds, labels);
+    h5::attach_scale(ds, epochs, 0);
+  };
   for (int i = 0; i < net.size(); ++i) {
     if (net.at(i).param_count() == 0) continue;
     const param_layout pl = param_layout_of(net, i);
@@ -90,9 +98,21 @@ void weight_log::create(const h5::file& f, const network<float>& net) {
     const std::string what = pl.kind == "params" ? pl.axes
                                                  : fmt::format("weight {}, axes [snapshot, {}]{}",
                                                                shape_text(pl.weight), pl.axes, pl.note);
-    h5::set_description(series::create_stack<float>(g, "weight", pl.weight, chunk), "1", what);
-    if (!pl.bias.empty())
-      h5::set_description(series::create_stack<float>(g, "bias", pl.bias, pl.bias), "1", "bias, axes [snapshot, out]");
+    auto weight = series::create_stack<float>(g, "weight", pl.weight, chunk);
+    h5::set_description(weight, "1", what);
+    std::vector<std::string> labels{"epoch"};
+    if (pl.kind == "params") labels.push_back("parameter");
+    for (std::size_t a = 0; pl.kind != "params" && a <= pl.axes.size();) {
+      const std::size_t end = std::min(pl.axes.find(", ", a), pl.axes.size());
+      labels.push_back(pl.axes.substr(a, end - a));
+      a = end + 2;
+    }
+    axes(weight, labels);
+    if (!pl.bias.empty()) {
+      auto bias = series::create_stack<float>(g, "bias", pl.bias, pl.bias);
+      h5::set_description(bias, "1", "bias, axes [snapshot, out]");
+      axes(bias, {"epoch", "out"});
+    }
     // The fc encoder's filters under the name a reader looks for (a link, not a copy).
     if (i == 0 && pl.kind == "linear" && pl.weight.size() == 3)
       h5::create_soft_link(f, base + "/weight", "/weights/encoder_filters");

@@ -15,8 +15,10 @@
 
 #include "experiment/model.hpp"
 #include "log/h5.hpp"
+#include "log/h5_scales.hpp"
 #include "report/atomic_write.hpp"
 #include "sweep/executor.hpp"
+#include "sweep/summary_columns.hpp"
 
 namespace saelab {
 
@@ -124,20 +126,31 @@ hid_t checked(hid_t id, const std::string& what) {
   return id;
 }
 
-void write_string_column(const h5::object& parent, const std::string& name, const std::vector<std::string>& cells,
-                         const std::string& where) {
+h5::dataset write_string_column(const h5::object& parent, const std::string& name,
+                                const std::vector<std::string>& cells, const std::string& where) {
   std::size_t width = 1;
   for (const auto& c : cells) width = std::max(width, c.size());
   h5::handle type = h5::detail::string_type(width);
   const hsize_t n = cells.size();
   h5::handle space(checked(H5Screate_simple(1, &n, nullptr), where));
-  h5::handle ds(checked(H5Dcreate2(parent.id(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                   H5P_DEFAULT),
-                        where + ": create " + name));
+  h5::dataset ds(checked(H5Dcreate2(parent.id(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                    H5P_DEFAULT),
+                         where + ": create " + name));
   std::string buf(width * cells.size(), '\0');
   for (std::size_t i = 0; i < cells.size(); ++i) std::copy(cells[i].begin(), cells[i].end(), buf.begin() + i * width);
-  if (n > 0 && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+  if (n > 0 && H5Dwrite(ds.id(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
     throw h5::error(fmt::format("{}: write {}: {}", where, name, h5::detail::take_reason()));
+  return ds;
+}
+
+// A group that lists its members in creation order (h5py and viewers then
+// show the columns in summary order, not alphabetically).
+h5::group create_ordered_group(const h5::object& parent, const std::string& name, const std::string& where) {
+  h5::handle gcpl(checked(H5Pcreate(H5P_GROUP_CREATE), where));
+  if (H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0)
+    throw h5::error(fmt::format("{}: {}", where, h5::detail::take_reason()));
+  return h5::group(checked(H5Gcreate2(parent.id(), name.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
+                           where + ": create " + name));
 }
 
 std::vector<std::string> read_string_column(hid_t ds, const std::string& where) {
@@ -304,12 +317,14 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
       h5::write_attr_string(f, "base", plan.spec.base.string());
       h5::write_attr_string(f, "mode", to_string(plan.spec.mode));
       h5::write_attr_int(f, "seeds", plan.spec.seeds);
-      h5::write_string(f, "/sweep_file", plan.spec.text);
-      h5::group runs = h5::create_group(f, "/runs");
+      h5::set_description(h5::write_string(f, "/sweep_file", plan.spec.text), "", "the sweep file's text");
+      h5::group runs = create_ordered_group(f, "/runs", where);
       h5::write_attr_string(runs, "columns", fmt::format("{}", fmt::join(summary.header, ", ")));
       h5::write_attr_string(runs, "description",
                             "one dataset per summary.csv column, one element per run in plan order; numbers are "
                             "float64 with NaN for blank cells");
+      h5::dataset run_axis;  // the first column, "index": every column's axis
+      bool plottable = false;
       for (std::size_t c = 0; c < summary.header.size(); ++c) {
         std::vector<std::string> cells;
         for (const auto& r : summary.rows) cells.push_back(r[c]);
@@ -320,10 +335,24 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
           if (!s.empty() && !is_number(s, &v)) numeric = false;
           values.push_back(v);
         }
-        if (numeric)
-          h5::write_array<double>(runs, summary.header[c], {values.size()}, values);
-        else
-          write_string_column(runs, summary.header[c], cells, where);
+        const h5::dataset ds = numeric ? h5::write_array<double>(runs, summary.header[c], {values.size()}, values)
+                                       : write_string_column(runs, summary.header[c], cells, where);
+        const column_doc doc = describe_column(summary.header[c], plan.keys);
+        h5::set_description(ds, doc.units, doc.description);
+        h5::label_axes(ds, std::vector<std::string>{"run"});
+        if (c == 0) {
+          run_axis = h5::open_dataset(runs, summary.header[0]);
+          h5::make_scale(run_axis, "run");
+        } else {
+          h5::attach_scale(ds, run_axis, 0);
+        }
+        if (summary.header[c] == "test_bce" && numeric) plottable = true;
+      }
+      if (plottable) {  // silx and h5web open test_bce against the run index
+        h5::write_attr_string(runs, "NX_class", "NXdata");
+        h5::write_attr_string(runs, "signal", "test_bce");
+        h5::write_attr_string(runs, "axes", summary.header[0]);
+        h5::write_attr_string(f, "default", "runs");
       }
       h5::group logs = h5::create_group(f, "/run_logs");
       h5::write_attr_string(logs, "description", "external links to each run's run.h5 (runs that have one)");
@@ -333,7 +362,8 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
         if (H5Lcreate_external(target.c_str(), "/", logs.id(), row.id.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
           throw h5::error(fmt::format("{}: cannot link {}: {}", where, target, h5::detail::take_reason()));
       }
-      runs = {};  // before f: see h5::file::close
+      run_axis = {};  // before f: see h5::file::close
+      runs = {};
       logs = {};
       f.close();
     }

@@ -35,6 +35,11 @@
 //   /runs/<column>       one 1-D dataset per column above, one element per run in plan order:
 //                        float64 when every non-blank cell is a number (blank = NaN), else
 //                        fixed-length UTF-8 strings; /runs has attribute columns = "index, id, ..."
+//                        and lists them in that order (link creation order, which h5py follows);
+//                        each has `units` and `description` (summary_columns.hpp) and its axis
+//                        labelled "run", with /runs/index as its dimension scale. When test_bce
+//                        has numbers, /runs is an NXdata group (signal test_bce, axes index) and
+//                        the root's `default` names it, so silx and h5web plot it first.
 //   /run_logs/<id>       external link to <run_dir>/run.h5 (for runs whose run.h5 exists)
 // Both files are written through a temporary and a rename, under a flock on
 // <sweep dir>/.summary.lock (shards and array tasks may finish together).
