@@ -382,7 +382,8 @@ void check_no_repeats(const po::parsed_options& parsed, std::string_view source)
 po::parsed_options parse_file(const std::string& path, const po::options_description& desc) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw config_error(fmt::format("{}: no such config file", printable(path)));
+  const std::string shown = printable(path);
+  if (!fs::exists(path, ec)) throw config_error(fmt::format("{}: no such config file", shown));
   std::istringstream in;
   try {
     in.str(read_input_text(path, "a config file"));
