@@ -156,19 +156,19 @@ int run(const arguments& a, std::string& phase) {
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create the output directory: {}", out.string(), ec.message()));
 
   blas::set_threads(cfg.run.threads);
-  phase = fmt::format("building the model (model.hidden = {})", cfg.model.hidden);
-  auto net = build_model<float>(cfg.model, shape{1, 28, 28});
-  load_checkpoint(model, *net, nullptr, nullptr);
-  // A NaN weight would print "BCE -nan" as if it were a result.
-  if (const std::string bad = non_finite_parameter(*net); !bad.empty())
-    throw checkpoint_error(fmt::format("{}: holds a non-finite parameter, refusing to evaluate it: {}",
-                                       model.string(), bad));
-
   // Only the test set is needed; the trainer wants a training set, so it gets the same images.
   phase = "reading the test set from " + cfg.data.dir;
   mnist_data data;
   data.test.images = read_idx_images((fs::path(cfg.data.dir) / "t10k-images-idx3-ubyte").string());
   data.train.images = data.test.images;
+
+  phase = "building the model";
+  auto net = build_model<float>(cfg.model, data.test.images.dims().drop_batch());
+  load_checkpoint(model, *net, nullptr, nullptr);
+  // A NaN weight would print "BCE -nan" as if it were a result.
+  if (const std::string bad = non_finite_parameter(*net); !bad.empty())
+    throw checkpoint_error(fmt::format("{}: holds a non-finite parameter, refusing to evaluate it: {}",
+                                       model.string(), bad));
   rng r(cfg.run.seed);
   phase = "evaluating the test set";
   trainer t(cfg, *net, data, r);

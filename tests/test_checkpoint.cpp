@@ -137,9 +137,12 @@ TEST_CASE("checkpoint per-layer datasets have PyTorch shapes", "[checkpoint]") {
   CHECK(h5::dims(h5::open_dataset(f, "/layers/00_linear/weight")) == h5::extent{12, 784});
   CHECK(h5::dims(h5::open_dataset(f, "/layers/00_linear/bias")) == h5::extent{12});
   CHECK(h5::dims(h5::open_dataset(f, "/layers/02_linear/weight")) == h5::extent{784, 12});
-  // The encoder weight's first row is the first 784 values of /params.
+  // The encoder weight is the first 12 * 784 values of the flat buffer.
   const auto w = h5::read<float>(f, "/layers/00_linear/weight");
-  CHECK(std::memcmp(w.data(), a.net->params().data(), 784 * sizeof(float)) == 0);
+  CHECK(std::memcmp(w.data(), a.net->params().data(), 12 * 784 * sizeof(float)) == 0);
+  CHECK(h5::read_attr_string(h5::open_dataset(f, "/layers/02_linear/weight"), "axes") == "out, in");
+  CHECK(h5::read_string(f, "/layer_list") == "linear(12) sigmoid@hidden, linear(784)");
+  CHECK(!h5::exists(f, "/params"));
   CHECK(h5::read_attr_string(f, "format") == checkpoint_format);
 }
 
@@ -191,14 +194,14 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
     haddr_t at = HADDR_UNDEF;
     {
       auto f = h5::file::open_read(bad);
-      at = H5Dget_offset(h5::open_dataset(f, "/params").id());
+      at = H5Dget_offset(h5::open_dataset(f, "/layers/00_linear/weight").id());
     }
     REQUIRE(at != HADDR_UNDEF);
     std::fstream io(bad, std::ios::in | std::ios::out | std::ios::binary);
     io.seekp(static_cast<std::streamoff>(at + 1000));
     io.put('\x5a');
     io.close();
-    CHECK_THAT(load_b(bad), Contains(bad.string()) && Contains("/params does not match its checksum"));
+    CHECK_THAT(load_b(bad), Contains(bad.string()) && Contains("/layers/00_linear/weight does not match its checksum"));
   }
   SECTION("not HDF5 at all") {
     const fs::path text = tmp / "notes.txt";
@@ -228,8 +231,9 @@ void replace_unwritten(const fs::path& file, const char* name, hid_t type, const
                                 : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
   h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
   if (!dims.empty()) {
-    const hsize_t chunk = 1024;
-    REQUIRE(H5Pset_chunk(dcpl.get(), 1, &chunk) >= 0);
+    std::vector<hsize_t> chunk(dims.size(), 1);
+    chunk.back() = 1024;
+    REQUIRE(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) >= 0);
   }
   h5::handle ds(H5Dcreate2(f.id(), name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
   REQUIRE(ds);
@@ -252,11 +256,11 @@ TEST_CASE("sizes a checkpoint declares are checked before anything is allocated 
     CHECK_THAT(checkpoint_error_of([&] { read_checkpoint_info(file); }),
                Contains(file.string()) && Contains("next_epoch 8589934592 is above the limit"));
   }
-  SECTION("/params declaring 2^46 values (256 TiB) in a file of kilobytes") {
-    replace_unwritten(file, "/params", H5T_IEEE_F32LE, {hsize_t{1} << 46});
+  SECTION("a weight declaring 2^46 values (256 TiB) in a file of kilobytes") {
+    replace_unwritten(file, "/layers/00_linear/weight", H5T_IEEE_F32LE, {hsize_t{1} << 23, hsize_t{1} << 23});
     CHECK(fs::file_size(file) < 1'000'000);
     CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *b.net, nullptr, nullptr); }),
-               Contains(file.string()) && Contains("/params has extent [70368744177664], expected [19612]"));
+               Contains(file.string()) && Contains("/layers/00_linear/weight has shape [8388608, 8388608], layer 00_linear needs [12, 784]"));
   }
   SECTION("optimiser state of another extent") {
     replace_unwritten(file, "/optimizer/m", H5T_IEEE_F32LE, {hsize_t{1} << 46});

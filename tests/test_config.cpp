@@ -132,7 +132,7 @@ TEST_CASE("to_ini round-trips every value exactly", "[config]") {
 
 TEST_CASE("config_keys lists every key to_ini writes", "[config]") {
   const std::vector<std::string> keys = config_keys();
-  CHECK(keys.size() == 28);
+  CHECK(keys.size() == 30);
   CHECK(keys.front() == "model.arch");
   const std::string ini = to_ini(experiment_config{});
   for (const std::string& key : keys) {

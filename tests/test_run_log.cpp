@@ -325,17 +325,17 @@ TEST_CASE("run_log: a 3-epoch log has the documented layout", "[run_log]") {
 
   // Weights.
   CHECK(rd<std::int32_t>(f, "/weights/epochs") == std::vector<std::int32_t>{1, 2, 3});
-  CHECK(dims(f, "/weights/0_linear/weight") == h5::extent{3, 16, 28, 28});  // one filter per unit
-  CHECK(dims(f, "/weights/0_linear/bias") == h5::extent{3, 16});
-  CHECK(dims(f, "/weights/2_linear/weight") == h5::extent{3, 784, 16});
+  CHECK(dims(f, "/weights/00_linear/weight") == h5::extent{3, 16, 28, 28});  // one filter per unit
+  CHECK(dims(f, "/weights/00_linear/bias") == h5::extent{3, 16});
+  CHECK(dims(f, "/weights/02_linear/weight") == h5::extent{3, 784, 16});
   CHECK(dims(f, "/weights/encoder_filters") == h5::extent{3, 16, 28, 28});
-  const auto enc = rd<float>(f, "/weights/0_linear/weight");
+  const auto enc = rd<float>(f, "/weights/00_linear/weight");
   CHECK(rd<float>(f, "/weights/encoder_filters") == enc);
   // ... through a link: the weights are stored once
   H5L_info_t link{};
   REQUIRE(H5Lget_info(f.id(), "/weights/encoder_filters", &link, H5P_DEFAULT) >= 0);
   CHECK(link.type == H5L_TYPE_SOFT);
-  const auto dec_b = rd<float>(f, "/weights/2_linear/bias");
+  const auto dec_b = rd<float>(f, "/weights/02_linear/bias");
   for (int e = 0; e < 3; ++e) {
     INFO(e);
     CHECK(std::equal(enc.begin() + e * 16 * 784, enc.begin() + (e + 1) * 16 * 784, weights_after[e].begin()));
@@ -411,15 +411,15 @@ TEST_CASE("run_log: the conv model's sites and weights keep their natural shapes
   CHECK(dims(f, "/probe/reconstructions") == h5::extent{2, 4, 28, 28});
   CHECK(dims(f, "/probe/activations/conv2") == h5::extent{2, 4, 16, 22, 22});
   CHECK(dims(f, "/probe/activations/pool") == h5::extent{2, 4, 32, 4, 4});
-  CHECK(dims(f, "/weights/0_conv2d/weight") == h5::extent{2, 8, 1, 3, 3});
-  CHECK(dims(f, "/weights/2_conv2d/weight") == h5::extent{2, 16, 8, 5, 5});
-  CHECK(dims(f, "/weights/4_conv2d/bias") == h5::extent{2, 32});
-  CHECK(dims(f, "/weights/7_conv_transpose2d/weight") == h5::extent{2, 32, 16, 3, 3});
+  CHECK(dims(f, "/weights/00_conv2d/weight") == h5::extent{2, 8, 1, 3, 3});
+  CHECK(dims(f, "/weights/02_conv2d/weight") == h5::extent{2, 16, 8, 5, 5});
+  CHECK(dims(f, "/weights/04_conv2d/bias") == h5::extent{2, 32});
+  CHECK(dims(f, "/weights/07_conv_transpose2d/weight") == h5::extent{2, 32, 16, 3, 3});
   CHECK(dims(f, "/weights/11_conv_transpose2d/weight") == h5::extent{2, 8, 1, 8, 8});
   CHECK(dims(f, "/weights/11_conv_transpose2d/bias") == h5::extent{2, 1});
   CHECK_FALSE(h5::exists(f, "/weights/encoder_filters"));
   // The first kernel of the last snapshot is the layer's own weight.
-  const auto w0 = rd<float>(f, "/weights/0_conv2d/weight");
+  const auto w0 = rd<float>(f, "/weights/00_conv2d/weight");
   const float* p = net->params().data() + net->param_offset(0);
   CHECK(std::vector<float>(w0.begin() + 72, w0.end()) == std::vector<float>(p, p + 72));
   // The probe activations of the last snapshot are a forward pass's.
@@ -488,7 +488,7 @@ TEST_CASE("run_log: a resumed log equals an uninterrupted one", "[run_log]") {
     CHECK(rd<double>(a, fmt::format("/sites/hidden/{}", s)) == rd<double>(b, fmt::format("/sites/hidden/{}", s)));
   }
   for (const char* s : {"/probe/epochs", "/probe/reconstructions", "/probe/activations/hidden", "/weights/epochs",
-                        "/weights/0_linear/weight", "/weights/2_linear/bias", "/weights/encoder_filters"}) {
+                        "/weights/00_linear/weight", "/weights/02_linear/bias", "/weights/encoder_filters"}) {
     INFO(s);
     CHECK(rd<float>(a, s) == rd<float>(b, s));
   }

@@ -20,6 +20,7 @@
 
 #include "io/input_file.hpp"
 #include "report/quote.hpp"
+#include "config/layer_list.hpp"
 #include "config/printable.hpp"
 
 namespace saelab {
@@ -34,7 +35,9 @@ template <class E>
 using names_of = std::span<const std::pair<std::string_view, E>>;
 
 constexpr std::pair<std::string_view, model_arch> model_arch_names[] = {
-    {"fc", model_arch::model_arch_fc}, {"seed_conv", model_arch::model_arch_seed_conv}};
+    {"fc", model_arch::model_arch_fc},
+    {"seed_conv", model_arch::model_arch_seed_conv},
+    {"layers", model_arch::model_arch_layers}};
 constexpr std::pair<std::string_view, activation_kind> activation_names[] = {
     {"sigmoid", activation_kind::activation_kind_sigmoid}, {"relu", activation_kind::activation_kind_relu}};
 constexpr std::pair<std::string_view, sparsity_kind> sparsity_names[] = {
@@ -224,6 +227,22 @@ choice_codec<E> choice(const std::pair<std::string_view, E> (&names)[N]) {
   return {names_of<E>(names)};
 }
 
+// model.layers: kept as written (so to_ini gives it back), checked by parsing.
+struct layer_list_codec {
+  std::string expected() const { return "a layer list such as 'linear(1024) sigmoid@hidden, linear(784)'"; }
+  std::string parse(std::string_view s) const {
+    check_ini_text(s, expected());
+    if (s.empty()) return {};
+    try {
+      (void)parse_layer_list(s);
+    } catch (const std::invalid_argument& e) {
+      throw bad_value{fmt::format("'{}': {}", printable(s), e.what())};
+    }
+    return std::string(s);
+  }
+  std::string format(const std::string& v) const { return v; }
+};
+
 // "hidden, bottleneck" -> {"hidden", "bottleneck"}; "all" stays {"all"}.
 struct name_list_codec {
   std::string expected() const { return "a comma-separated list of site names, or all"; }
@@ -280,6 +299,8 @@ const std::vector<key_row>& key_table() {
       row("model.arch", &E::model, &M::arch, choice(model_arch_names)),
       row("model.hidden", &E::model, &M::hidden, int_in(1, max_hidden_units)),
       row("model.hidden_activation", &E::model, &M::hidden_activation, choice(activation_names)),
+      row("model.layers", &E::model, &M::layers, layer_list_codec{}),
+      row("model.init_from", &E::model, &M::init_from, text_codec{}),
       row("sparsity.kind", &E::sparsity, &S::kind, choice(sparsity_names)),
       row("sparsity.rho", &E::sparsity, &S::rho, real_open_unit()),
       row("sparsity.beta", &E::sparsity, &S::beta, real_at_least(0)),
@@ -377,6 +398,20 @@ void check_no_repeats(const po::parsed_options& parsed, std::string_view source)
   }
 }
 
+// model.layers alone means arch = layers; a preset with a layer list, or
+// arch = layers without one, is a contradiction to point out.
+void check_model_keys(experiment_config& c, bool arch_given, std::string_view source) {
+  model_config& m = c.model;
+  if (!m.layers.empty() && !arch_given) m.arch = model_arch::model_arch_layers;
+  if (m.arch == model_arch::model_arch_layers && m.layers.empty())
+    throw config_error(fmt::format("{}: model.arch = layers needs model.layers, e.g. 'layers = linear(1024) "
+                                   "sigmoid@hidden, linear(784)'", printable(source)));
+  if (m.arch != model_arch::model_arch_layers && !m.layers.empty())
+    throw config_error(fmt::format("{}: model.layers is given but model.arch = {} (a preset with its own layers): "
+                                   "expected model.arch = layers, or no model.layers",
+                                   printable(source), to_string(m.arch)));
+}
+
 // ---- the two sources ----
 
 po::parsed_options parse_file(const std::string& path, const po::options_description& desc) {
@@ -467,6 +502,7 @@ experiment_config load_config(const std::string& path, const std::vector<std::st
     if (!vm.count(r.key)) continue;
     apply(r, c, vm[r.key].as<std::string>(), from_cmd.count(r.key) ? std::string_view("command line") : path);
   }
+  check_model_keys(c, vm.count("model.arch") != 0, from_cmd.count("model.layers") ? "command line" : path);
   return c;
 }
 

@@ -31,7 +31,8 @@ class config_error : public std::runtime_error {
 };
 
 // Enum values carry their INI spelling after the prefix: model_arch_fc <-> "fc".
-enum class model_arch { model_arch_fc, model_arch_seed_conv };
+// fc and seed_conv are presets that expand to a layer list; layers reads model.layers.
+enum class model_arch { model_arch_fc, model_arch_seed_conv, model_arch_layers };
 enum class activation_kind { activation_kind_sigmoid, activation_kind_relu };
 enum class sparsity_kind { sparsity_kind_none, sparsity_kind_kl, sparsity_kind_l1, sparsity_kind_seed_kl };
 // L1 only. sum: sum over units, mean over the batch; mean: mean over every element.
@@ -54,7 +55,9 @@ inline constexpr int max_hidden_units = 65536;
 struct model_config {
   model_arch arch = model_arch::model_arch_fc;
   int hidden = 1024;  // fc only: width of the hidden layer, at most max_hidden_units
-  activation_kind hidden_activation = activation_kind::activation_kind_sigmoid;
+  activation_kind hidden_activation = activation_kind::activation_kind_sigmoid;  // presets only
+  std::string layers;  // arch = layers: the model, in config/layer_list.hpp's syntax
+  std::string init_from;  // a weights file (docs/weights.md) to start from instead of random weights
   bool operator==(const model_config&) const = default;
 };
 

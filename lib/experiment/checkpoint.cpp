@@ -35,12 +35,6 @@ std::uint64_t fnv1a(const void* p, std::size_t bytes, std::uint64_t h = fnv1a_ba
   return h;
 }
 
-// FNV-1a over the raw bytes: a checksum per tensor, so flipped bits in a
-// file HDF5 still opens are caught on load.
-std::string checksum(const float* p, std::int64_t n) {
-  return fmt::format("fnv1a64:{:016x}", fnv1a(p, static_cast<std::size_t>(n) * sizeof(float)));
-}
-
 // Format 2: one FNV-1a over everything that determines how the run goes on
 // (the config, the architecture, the counters, each tensor's checksum and the
 // rng state), each field followed by a NUL. The tensors' own checksums cover
@@ -91,72 +85,7 @@ void write_tensor(const h5::object& parent, const std::string& name, const float
   auto ds = h5::write_array<float>(parent, name, {static_cast<hsize_t>(n)},
                                    std::span<const float>(p, static_cast<std::size_t>(n)));
   h5::set_description(ds, units, description);
-  h5::write_attr_string(ds, "checksum", checksum(p, n));
-}
-
-// One layer's slice of the flat buffer, cut into PyTorch-shaped weight and bias.
-struct layer_view {
-  std::string name;  // "00_linear"
-  std::string kind;
-  h5::extent weight, bias;  // empty weight: unknown layout, stored flat as "params"
-};
-
-layer_view view_of(const network<float>& net, int i) {
-  const auto& l = net.at(i);
-  const std::string d = l.describe();
-  layer_view v;
-  v.kind = d.substr(0, d.find('('));
-  v.name = fmt::format("{:02}_{}", i, v.kind);
-  const std::int64_t count = l.param_count();
-  const shape& in = net.activation_shape(i);
-  const shape& out = net.activation_shape(i + 1);
-  const auto h = [](std::int64_t x) { return static_cast<hsize_t>(x); };
-  if (v.kind == "linear") {
-    const std::int64_t ni = in.numel(), no = out.numel();
-    if (no * ni + no == count) v.weight = {h(no), h(ni)}, v.bias = {h(no)};
-  } else if (v.kind == "conv2d" || v.kind == "conv_transpose2d") {
-    const std::int64_t ci = in[0], co = out[0];
-    const std::int64_t kk = co * ci > 0 ? (count - co) / (co * ci) : 0;
-    const auto k = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(kk))));
-    if (k * k * co * ci + co == count) {
-      v.weight = v.kind == "conv2d" ? h5::extent{h(co), h(ci), h(k), h(k)} : h5::extent{h(ci), h(co), h(k), h(k)};
-      v.bias = {h(co)};
-    }
-  }
-  return v;
-}
-
-void write_layers(const h5::file& f, const network<float>& net) {
-  auto layers = h5::create_group(f, "/layers");
-  h5::set_description(layers, "", "copies of each layer's parameters in PyTorch's shapes, for reading; "
-                                   "loading uses /params");
-  const float* p = net.params().data();
-  for (int i = 0; i < net.size(); ++i) {
-    const std::int64_t count = net.at(i).param_count();
-    if (count == 0) continue;
-    const layer_view v = view_of(net, i);
-    const std::int64_t offset = net.param_offset(i);
-    auto g = h5::create_group(layers, v.name);
-    h5::write_attr_string(g, "layer", net.at(i).describe());
-    h5::write_attr_int(g, "offset", offset);
-    h5::write_attr_int(g, "count", count);
-    const float* base = p + offset;
-    if (v.weight.empty()) {
-      auto ds = h5::write_array<float>(g, "params", {static_cast<hsize_t>(count)},
-                                       std::span<const float>(base, static_cast<std::size_t>(count)));
-      h5::set_description(ds, "", "the layer's parameters, flat, in its own order");
-      continue;
-    }
-    hsize_t nw = 1;
-    for (hsize_t d : v.weight) nw *= d;
-    auto w = h5::write_array<float>(g, "weight", v.weight, std::span<const float>(base, nw));
-    h5::set_description(w, "", v.kind == "linear" ? "weight [out, in]"
-                               : v.kind == "conv2d" ? "weight [out, in, k, k]"
-                                                    : "weight [in, out, k, k]");
-    auto b = h5::write_array<float>(g, "bias", v.bias,
-                                    std::span<const float>(base + nw, static_cast<std::size_t>(count) - nw));
-    h5::set_description(b, "", "bias [out]");
-  }
+  h5::write_attr_string(ds, "checksum", tensor_checksum(p, n));
 }
 
 // fsync a file or directory by path; HDF5 does not sync on close.
@@ -189,7 +118,7 @@ std::vector<float> read_checked(const h5::file& f, const fs::path& path, const s
     corrupt(path, fmt::format("{} has extent [{}], expected [{}]", name, fmt::join(d, ", "), expected));
   std::vector<float> v = h5::read<float>(ds);
   if (!h5::has_attr(ds, "checksum")) corrupt(path, fmt::format("{} has no checksum attribute", name));
-  if (h5::read_attr_string(ds, "checksum") != checksum(v.data(), expected))
+  if (h5::read_attr_string(ds, "checksum") != tensor_checksum(v.data(), expected))
     corrupt(path, fmt::format("{} does not match its checksum", name));
   return v;
 }
@@ -215,8 +144,8 @@ checkpoint_info read_info(const h5::file& f, const fs::path& path) {
     throw checkpoint_error(
         fmt::format("{}: not a saelab checkpoint (no format = \"{}\" attribute)", path.string(), checkpoint_format));
   const auto version = h5::read_attr_int(f, "format_version");
-  if (version != checkpoint_format_version && version != 1)
-    throw checkpoint_error(fmt::format("{}: checkpoint format version {}, this program reads versions 1 and {}",
+  if (version < 1 || version > checkpoint_format_version)
+    throw checkpoint_error(fmt::format("{}: checkpoint format version {}, this program reads versions 1 to {}",
                                        path.string(), version, checkpoint_format_version));
   checkpoint_info info;
   info.format_version = static_cast<int>(version);
@@ -340,9 +269,9 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
                           "the resolved config of the run (INI): load_config reads it back");
       h5::set_description(h5::write_string(f, "/model_summary", net.summary()), "",
                           "the architecture; loading checks it and the parameter count");
-      write_tensor(f, "/params", net.params().data(), net.params().numel(), "",
-                   "every parameter, flat, in layer order: what loading reads");
-      write_layers(f, net);
+      h5::set_description(h5::write_string(f, "/layer_list", net.layer_list()), "",
+                          "the model as a model.layers list (the config's preset expanded)");
+      std::vector<std::string> sums = write_layer_tensors(f, net);
       {  // closed before f: see h5::file::close
         auto g = h5::create_group(f, "/optimizer");
         h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
@@ -359,8 +288,7 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
       info.optimizer = kind_name;
       info.optimizer_steps = opt.steps();
       info.next_epoch = meta.next_epoch;
-      std::vector<std::string> sums{checksum(net.params().data(), net.params().numel())};
-      for (const auto* t : state) sums.push_back(checksum(t->data(), t->numel()));
+      for (const auto* t : state) sums.push_back(tensor_checksum(t->data(), t->numel()));
       h5::write_attr_string(f, "payload_checksum", payload_checksum(info, sums, r.state()));
       f.close();
     }
@@ -375,19 +303,10 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
 
 std::string non_finite_parameter(const network<float>& net) {
   const float* p = net.params().data();
-  for (int i = 0; i < net.size(); ++i) {
-    const std::int64_t offset = net.param_offset(i), count = net.at(i).param_count();
-    for (std::int64_t j = 0; j < count; ++j) {
-      if (std::isfinite(p[offset + j])) continue;
-      const layer_view v = view_of(net, i);
-      std::int64_t weights = 1;
-      for (hsize_t d : v.weight) weights *= static_cast<std::int64_t>(d);
-      const std::string where = v.weight.empty() ? fmt::format("/layers/{}/params[{}]", v.name, j)
-                                : j < weights     ? fmt::format("/layers/{}/weight[{}]", v.name, j)
-                                                  : fmt::format("/layers/{}/bias[{}]", v.name, j - weights);
-      return fmt::format("{} = {} (/params[{}])", where, p[offset + j], offset + j);
-    }
-  }
+  for (const auto& t : net.parameter_list())
+    for (std::int64_t j = 0; j < t.tensor.dims.numel(); ++j)
+      if (const float v = p[t.tensor.offset + j]; !std::isfinite(v))
+        return fmt::format("/layers/{}/{}[{}] = {}", t.group, t.tensor.name, j, v);
   return "";
 }
 
@@ -412,7 +331,15 @@ checkpoint_info load_checkpoint(const fs::path& path, network<float>& net, optim
           "{}: checkpoint format version 1 has no checksum over its rng state and step counters, so it can be "
           "evaluated (sae-eval) but not resumed",
           path.string()));
-    l.params = read_checked(f, path, "/params", l.info.param_count);
+    std::vector<std::string> sums;  // of the parameter tensors, checked against their data
+    if (l.info.format_version >= 3) {
+      layer_tensors t = read_layer_tensors(f, path, net, true);
+      l.params = std::move(t.params);
+      sums = std::move(t.checksums);
+    } else {
+      l.params = read_checked(f, path, "/params", l.info.param_count);
+      sums.push_back(h5::read_attr_string(h5::open_dataset(f, "/params"), "checksum"));
+    }
     if (opt != nullptr) {
       const auto kind = kind_of(*opt);
       const std::string here = kind ? std::string(to_string(*kind)) : opt->describe();
@@ -429,7 +356,6 @@ checkpoint_info load_checkpoint(const fs::path& path, network<float>& net, optim
     if (l.info.format_version >= 2) {
       // The tensors' stored checksums (checked against their data above when
       // read) chained with the rest.
-      std::vector<std::string> sums{h5::read_attr_string(h5::open_dataset(f, "/params"), "checksum")};
       for (const std::string& name : state_names(l.info.optimizer))
         sums.push_back(h5::read_attr_string(h5::open_dataset(f, "/optimizer/" + name), "checksum"));
       if (h5::read_attr_string(f, "payload_checksum") != payload_checksum(l.info, sums, h5::read_string(f, "/rng")))

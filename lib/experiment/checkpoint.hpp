@@ -13,16 +13,18 @@
 //                     next_epoch, param_count, optimizer, optimizer_steps, saved_at (UTC)
 //   /config           the resolved config text (to_ini), a string dataset
 //   /model_summary    network::summary(), a string dataset: the architecture
-//   /params           float [P], the flat parameter buffer: what load reads
-//   /layers/NN_kind/weight, /bias    copies of each layer's slice in PyTorch's
-//                     shapes (linear [out, in], conv2d [out, in, k, k],
-//                     conv_transpose2d [in, out, k, k]), for h5py readers;
-//                     attrs layer (describe()), offset into /params
-//   /optimizer/NAME   float [P] per state buffer (adam: m, v; sgd: velocity)
+//   /layer_list       the model as a model.layers list (presets expanded)
+//   /layers/NN_kind/weight, /bias    the parameters, one group per layer, in
+//                     PyTorch's shapes (see weights_file.hpp)
+//   /optimizer/NAME   float [P] per state buffer, flat in the network's
+//                     buffer order (adam: m, v; sgd: velocity)
 //   /rng              the mt19937_64 state text
-//   /                 attr payload_checksum (format 2): FNV-1a over the config,
-//                     the summary, param_count, optimizer, optimizer_steps,
+//   /                 attr payload_checksum: FNV-1a over the config, the
+//                     summary, param_count, optimizer, optimizer_steps,
 //                     next_epoch, the tensors' checksums and the rng state
+//
+// Older formats still load: 2 kept the parameters flat in /params (with
+// /layers as copies) and resumes; 1 (no payload_checksum) is evaluated only.
 //
 // The data cursor is next_epoch alone: checkpoints are taken at epoch ends and
 // the minibatcher reshuffles from the rng at each epoch start.
@@ -42,21 +44,18 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "experiment/weights_file.hpp"
 #include "layers/network.hpp"
 #include "optim/optimizer.hpp"
 #include "tensor/rng.hpp"
 
 namespace saelab {
 
-class checkpoint_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 inline constexpr const char* checkpoint_format = "saelab-checkpoint";
-// 2 adds payload_checksum. Version 1 files (data/pretrained/) still load for
-// evaluation (no optimiser, no rng); resuming from one is refused.
-inline constexpr int checkpoint_format_version = 2;
+// 2 added payload_checksum, 3 the per-layer /layers as the parameters.
+// Version 1 files still load for evaluation (no optimiser, no rng); resuming
+// from one is refused.
+inline constexpr int checkpoint_format_version = 3;
 // What a checkpoint may declare before anything is allocated for it: 2^28
 // parameters (1 GiB of float; the largest model a config allows,
 // model.hidden = 65536, has 103 M) and epochs that fit train.epochs' int.
@@ -99,8 +98,7 @@ checkpoint_info load_checkpoint(const std::filesystem::path& path, network<float
                                 rng* r);
 
 // "" when every parameter is finite, else the first one that is not, e.g.
-// "/layers/00_linear/weight[17] = nan (/params[17])": its place in the
-// checkpoint's per-layer copies and in the flat buffer.
+// "/layers/00_linear/weight[17] = nan": its place in a checkpoint.
 std::string non_finite_parameter(const network<float>& net);
 
 // The "section.key" -> value pairs of an INI text as to_ini writes it

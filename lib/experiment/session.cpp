@@ -1,13 +1,17 @@
 #include "experiment/session.hpp"
 
 #include "experiment/model.hpp"
+#include "experiment/weights_file.hpp"
 
 namespace saelab {
 
 namespace {
-std::unique_ptr<network<float>> initialised_model(const model_config& m, rng& r) {
-  auto net = build_model<float>(m, shape{1, 28, 28});
+// The input shape is the data's; the rng draws the initial weights even when
+// model.init_from replaces them, so the batch order stays the same either way.
+std::unique_ptr<network<float>> initialised_model(const model_config& m, const mnist_data& data, rng& r) {
+  auto net = build_model<float>(m, data.train.images.dims().drop_batch());
   net->init(r);
+  if (!m.init_from.empty()) init_from_file(m.init_from, *net);
   return net;
 }
 }  // namespace
@@ -15,7 +19,7 @@ std::unique_ptr<network<float>> initialised_model(const model_config& m, rng& r)
 training_session::training_session(const experiment_config& cfg)
     : data(load_mnist(cfg.data.dir, cfg.train.train_limit, cfg.train.test_limit)),
       r(cfg.run.seed),
-      net(initialised_model(cfg.model, r)),
+      net(initialised_model(cfg.model, data, r)),
       t(cfg, *net, data, r) {}
 
 }  // namespace saelab

@@ -11,6 +11,7 @@ template <class T>
 class sigmoid final : public layer<T> {
  public:
   std::string describe() const override { return "sigmoid"; }
+  std::string kind() const override { return "sigmoid"; }
   shape output_shape(const shape& in) const override { return in; }
   void forward(const tensor<T>& x, tensor<T>& y) override;
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
@@ -24,6 +25,7 @@ template <class T>
 class relu final : public layer<T> {
  public:
   std::string describe() const override { return "relu"; }
+  std::string kind() const override { return "relu"; }
   shape output_shape(const shape& in) const override { return in; }
   void forward(const tensor<T>& x, tensor<T>& y) override;
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;

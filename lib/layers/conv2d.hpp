@@ -20,6 +20,7 @@ class conv2d final : public layer<T> {
          std::int64_t padding = 0);
 
   std::string describe() const override;  // "conv2d(1 -> 8, k3, s1, p0)"
+  std::string kind() const override { return "conv2d"; }
   shape output_shape(const shape& in) const override;  // [in, H, W] -> [out, Ho, Wo]
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in, H, W] -> y [N, out, Ho, Wo]
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
@@ -28,7 +29,10 @@ class conv2d final : public layer<T> {
   // (bias), dx 2*macs, dW 2*macs and db P.
   layer_flops flops(const shape& in) const override;
 
-  std::int64_t param_count() const override { return out_ * in_ * k_ * k_ + out_; }
+  // weight [out, in, k, k], bias [out]
+  std::vector<param_tensor> parameters() const override {
+    return weight_and_bias(shape{out_, in_, k_, k_}, "out, in, kh, kw", out_);
+  }
   void bind(T* params, T* grads) override;
   // PyTorch's default: weights and biases uniform in +-1/sqrt(in*k*k).
   void init(rng& r) override;

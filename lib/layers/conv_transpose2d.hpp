@@ -23,6 +23,7 @@ class conv_transpose2d final : public layer<T> {
                    std::int64_t padding = 0, std::int64_t output_padding = 0);
 
   std::string describe() const override;  // "conv_transpose2d(32 -> 16, k3, s2, p0, op0)"
+  std::string kind() const override { return "conv_transpose2d"; }
   shape output_shape(const shape& in) const override;  // [in, H, W] -> [out, Ho, Wo]
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in, H, W] -> y [N, out, Ho, Wo]
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
@@ -32,7 +33,10 @@ class conv_transpose2d final : public layer<T> {
   // 2*macs and db P.
   layer_flops flops(const shape& in) const override;
 
-  std::int64_t param_count() const override { return in_ * out_ * k_ * k_ + out_; }
+  // weight [in, out, k, k], bias [out]
+  std::vector<param_tensor> parameters() const override {
+    return weight_and_bias(shape{in_, out_, k_, k_}, "in, out, kh, kw", out_);
+  }
   void bind(T* params, T* grads) override;
   // PyTorch's default: uniform in +-1/sqrt(fan_in), where PyTorch computes
   // fan_in from weight dim 1, i.e. out*k*k, for both weights and biases.

@@ -10,11 +10,14 @@
 //    null when nobody needs it (the first layer), so the layer can skip it.
 //  - Parameters live in the network's one flat buffer; bind() hands each
 //    layer its slice of it and of the gradient buffer, which mirrors it.
+//    parameters() says what the slice holds (names, PyTorch shapes,
+//    offsets): checkpoints, logs and figures read that list, never describe().
 //
 // forward, backward and flops are pure so a layer cannot forget one.
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tensor/rng.hpp"
 #include "tensor/tensor.hpp"
@@ -33,13 +36,27 @@ struct layer_flops {
   bool operator==(const layer_flops&) const = default;
 };
 
+// One parameter tensor in a layer's slice of the flat buffer, in PyTorch's
+// layout and name (a linear layer's "weight" is [out, in]).
+struct param_tensor {
+  std::string name;         // "weight", "bias"
+  shape dims;               // e.g. [out, in, k, k]
+  std::string axes;         // what each axis is, e.g. "out, in, kh, kw"
+  std::int64_t offset = 0;  // into the layer's slice
+};
+
+// The usual pair: a weight of shape w, then a bias of `out` values.
+std::vector<param_tensor> weight_and_bias(const shape& w, std::string axes, std::int64_t out);
+
 template <class T>
 class layer {
  public:
   virtual ~layer() = default;
 
-  // e.g. "linear(784 -> 1024)"
+  // For people only (summaries, messages): e.g. "linear(784 -> 1024)".
   virtual std::string describe() const = 0;
+  // The kind, as in PyTorch's module names in snake case: "linear", "conv2d".
+  virtual std::string kind() const = 0;
   // Per-sample output shape for a per-sample input shape (no batch axis).
   // Throws std::invalid_argument when the input shape does not fit.
   virtual shape output_shape(const shape& in) const = 0;
@@ -50,7 +67,7 @@ class layer {
   virtual layer_flops flops(const shape& in) const = 0;
 
   // Parameterless layers keep these defaults.
-  virtual std::int64_t param_count() const { return 0; }
+  virtual std::vector<param_tensor> parameters() const { return {}; }
   virtual void bind(T* /*params*/, T* /*grads*/) {}
   virtual void init(rng& /*r*/) {}
 
@@ -59,6 +76,12 @@ class layer {
   virtual bool output_in_unit_interval() const { return false; }
   // True when outputs in [0, 1] follow from inputs in [0, 1] (max pooling).
   virtual bool keeps_unit_interval() const { return false; }
+
+  std::int64_t param_count() const {
+    std::int64_t n = 0;
+    for (const param_tensor& p : parameters()) n += p.dims.numel();
+    return n;
+  }
 };
 
 }  // namespace saelab

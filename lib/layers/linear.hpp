@@ -11,13 +11,17 @@ class linear final : public layer<T> {
   linear(std::int64_t in, std::int64_t out);
 
   std::string describe() const override;
+  std::string kind() const override { return "linear"; }
   shape output_shape(const shape& in) const override;
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, in] -> y [N, out]
   void backward(const tensor<T>& x, const tensor<T>& y, const tensor<T>& dy, tensor<T>* dx) override;
   // forward 2*in*out + out (bias), dx 2*in*out, dW and db 2*in*out + out.
   layer_flops flops(const shape& in) const override;
 
-  std::int64_t param_count() const override { return out_ * in_ + out_; }
+  // weight [out, in], bias [out]
+  std::vector<param_tensor> parameters() const override {
+    return weight_and_bias(shape{out_, in_}, "out, in", out_);
+  }
   void bind(T* params, T* grads) override;
   // PyTorch's default: weights and biases uniform in +-1/sqrt(in).
   void init(rng& r) override;

@@ -18,6 +18,7 @@ class max_pool2d final : public layer<T> {
   max_pool2d(std::int64_t kernel, std::int64_t stride);
 
   std::string describe() const override;  // "max_pool2d(k2, s2)"
+  std::string kind() const override { return "max_pool2d"; }
   shape output_shape(const shape& in) const override;  // [C, H, W] -> [C, Ho, Wo]
   void forward(const tensor<T>& x, tensor<T>& y) override;  // x [N, C, H, W] -> y [N, C, Ho, Wo]
   // dx is zeroed, then every dy is added at its argmax (windows may overlap).

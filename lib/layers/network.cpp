@@ -102,6 +102,22 @@ void network<T>::backward(tensor<T>& dy, int top, const grad_hook& hook) {
 }
 
 template <class T>
+std::string network<T>::layer_name(int layer_index) const {
+  return fmt::format("{:02}_{}", layer_index, at(layer_index).kind());
+}
+
+template <class T>
+std::vector<typename network<T>::parameter> network<T>::parameter_list() const {
+  std::vector<parameter> out;
+  for (int i = 0; i < size(); ++i)
+    for (param_tensor p : at(i).parameters()) {
+      p.offset += param_offset(i);
+      out.push_back({i, layer_name(i), std::move(p)});
+    }
+  return out;
+}
+
+template <class T>
 const typename network<T>::site& network<T>::find_site(const std::string& name) const {
   for (const auto& s : sites_)
     if (s.name == name) return s;

@@ -51,6 +51,17 @@ class network {
   const shape& activation_shape(int i) const { return shapes_[static_cast<std::size_t>(i)]; }  // per sample
   std::int64_t param_offset(int layer_index) const { return offsets_[static_cast<std::size_t>(layer_index)]; }
 
+  // "03_conv2d": the layer's index and kind, the one name checkpoints, run
+  // logs and figures give a layer (zero-padded so listings sort in order).
+  std::string layer_name(int layer_index) const;
+  // Every parameter tensor of the network, in buffer order.
+  struct parameter {
+    int layer;                // its layer's index
+    std::string group;        // layer_name(layer)
+    param_tensor tensor;      // tensor.offset is into the flat buffer here
+  };
+  std::vector<parameter> parameter_list() const;
+
   // Named sites, in network order.
   struct site {
     std::string name;
@@ -62,6 +73,10 @@ class network {
 
   // Whether activation i is bounded in [0, 1] whatever the parameters.
   bool in_unit_interval(int activation) const;
+
+  // The model.layers text the network was built from (set by build_model).
+  const std::string& layer_list() const { return layer_list_; }
+  void set_layer_list(std::string text) { layer_list_ = std::move(text); }
 
   // One line per layer: index, description, output shape, parameters.
   std::string summary() const;
@@ -83,6 +98,7 @@ class network {
   std::vector<tensor<T>> acts_;
   tensor<T> params_, grads_;
   tensor<T> scratch_[2];  // input gradients, alternating down the network
+  std::string layer_list_;
   bool finalized_ = false;
   timing* timing_ = nullptr;
 };

@@ -412,6 +412,18 @@ void create_soft_link(const object& parent, std::string_view target, std::string
     detail::fail(parent.id(), path, fmt::format("create soft link to {}", target));
 }
 
+std::vector<std::string> members(const object& group) {
+  std::vector<std::string> names;
+  const auto add = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  hsize_t index = 0;
+  if (H5Literate(group.id(), H5_INDEX_NAME, H5_ITER_INC, &index, add, &names) < 0)
+    detail::fail(group.id(), "list members");
+  return names;
+}
+
 bool exists(const object& parent, std::string_view path) {
   // H5Lexists fails rather than answering false when a middle component is
   // missing, so walk the path one component at a time.

@@ -121,6 +121,8 @@ group open_group(const object& parent, std::string_view path);
 // A soft link at `path` to the object at `target` (resolved when read, so
 // h5py, h5dump and HDFView show the target's data under both names).
 void create_soft_link(const object& parent, std::string_view target, std::string_view path);
+// The names of a group's links, in name order.
+std::vector<std::string> members(const object& group);
 // True if every component of `path` exists (a group, dataset or named type).
 bool exists(const object& parent, std::string_view path);
 // Re-reads the object's metadata from disk (H5Orefresh): a long-lived SWMR

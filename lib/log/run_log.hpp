@@ -68,13 +68,14 @@
 //     activations/<site>                  float32 [T, K, ...]                            (gzip)
 //   /weights/
 //     epochs                              int32   [T]
-//     <layer>_<kind>/                     attributes layer (its description), param_offset
-//     <layer>_<kind>/weight               float32 [T, weight dims...]  e.g. 2_linear [T, 784, 1024],
-//                                         0_conv2d [T, 8, 1, 3, 3], 7_conv_transpose2d [T, in, out, k, k];
-//                                         a linear layer on the image: [T, out, 28, 28], one filter per unit;
-//                                         a layer of unknown kind: 3_params/weight [T, its param_count]
-//     <layer>_<kind>/bias                 float32 [T, out]                               (gzip)
-//     encoder_filters                     fc only: a soft link to 0_linear/weight
+//     NN_kind/                            one group per layer with parameters (network::layer_name),
+//                                         attributes layer (its description), param_offset
+//     NN_kind/<tensor>                    float32 [T, the tensor's dims...], each tensor of the
+//                                         layer's parameters(): e.g. 02_linear/weight [T, 784, 1024],
+//                                         00_conv2d/weight [T, 8, 1, 3, 3], 07_conv_transpose2d/weight
+//                                         [T, in, out, k, k], NN_kind/bias [T, out]            (gzip)
+//                                         a linear layer on the image: [T, out, 28, 28], one filter per unit
+//     encoder_filters                     fc only: a soft link to 00_linear/weight
 //
 // Snapshots (probe and weights) are taken after epoch 1, the last planned
 // epoch, and every snapshot_every-th epoch; snapshot_every = 0 picks

@@ -1,6 +1,7 @@
 #pragma once
-// The /weights group of run.h5: every parameterised layer's weight and bias
-// at snapshot epochs (layout: run_log.hpp).
+// The /weights group of run.h5: every parameter tensor of the network at
+// snapshot epochs, as /weights/<layer name>/<tensor name> [snapshot, dims...]
+// with the names and shapes of network::parameter_list (as in checkpoints).
 //
 //   weight_log::create(file, net);       // before SWMR writing starts
 //   weight_log w(file, net, path);       // opens it; refuses a layout that does not fit net
@@ -29,13 +30,13 @@ class weight_log {
   void truncate(const std::filesystem::path& path, int epochs);
 
  private:
-  struct layer_sets {
-    std::int64_t offset = 0, weight_count = 0;
-    h5::dataset weight, bias;
+  struct tensor_set {
+    std::int64_t offset = 0;  // into the flat parameter buffer
+    h5::dataset data;         // [snapshot, the tensor's dims...]
   };
   const network<float>* net_ = nullptr;
   h5::dataset epochs_;  // appended last: a snapshot is complete once its epoch is listed
-  std::vector<layer_sets> layers_;
+  std::vector<tensor_set> tensors_;
 };
 
 }  // namespace saelab
