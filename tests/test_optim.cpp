@@ -29,6 +29,30 @@ TEST_CASE("adam's first steps match the closed form", "[optim]") {
   CHECK(opt.steps() == 2);
 }
 
+TEST_CASE("adam in float rounds 1 - beta as PyTorch does", "[optim]") {
+  // PyTorch passes 1 - beta2 = 0.0010000000000000009 (a double) to the
+  // float op, which rounds it to 0.001f; 1 - 0.999f would be 0.00099998713f,
+  // 1.3e-5 lower.
+  adam<float> opt(2, 1e-3, 0.9, 0.999, 1e-8);
+  tensor<float> p({2}), g({2});
+  g[0] = 0.75f, g[1] = -3.0f;
+  opt.step(p, g);
+  const float w1 = static_cast<float>(1.0 - 0.9), w2 = static_cast<float>(1.0 - 0.999);
+  REQUIRE(w2 != 1.0f - 0.999f);
+  const auto& m = *opt.state()[0];
+  const auto& v = *opt.state()[1];
+  CHECK(m[0] == w1 * g[0]);
+  CHECK(v[0] == w2 * g[0] * g[0]);
+  CHECK(v[1] == w2 * g[1] * g[1]);
+  // Second step, to a relative 1e-7 (the compiler may fuse the multiply-adds):
+  // the float 1 - 0.999f would be 1e-5 off.
+  const float m1 = m[0], v1 = v[0];
+  g[0] = 0.25f;
+  opt.step(p, g);
+  CHECK(m[0] == Approx(0.9f * m1 + w1 * g[0]).epsilon(1e-7));
+  CHECK(v[0] == Approx(0.999f * v1 + w2 * g[0] * g[0]).epsilon(1e-7));
+}
+
 TEST_CASE("sgd with momentum", "[optim]") {
   sgd<double> opt(1, 0.1, 0.5);
   tensor<double> p({1}), g({1});

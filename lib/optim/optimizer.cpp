@@ -49,6 +49,8 @@ void adam<T>::step(tensor<T>& params, const tensor<T>& grads) {
   const double bc2 = 1 - std::pow(beta2_, static_cast<double>(t_));
   const T step_size = static_cast<T>(lr_ / bc1);
   const T sqrt_bc2 = static_cast<T>(std::sqrt(bc2));
+  // 1 - b in double, then T: as Python computes it before the tensor op.
+  const T w1 = static_cast<T>(1.0 - beta1_), w2 = static_cast<T>(1.0 - beta2_);
   const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_);
   const std::int64_t n = params.numel();
   T* p = params.data();
@@ -57,8 +59,8 @@ void adam<T>::step(tensor<T>& params, const tensor<T>& grads) {
   T* v = v_.data();
   parallel_for(n, 16, [=](std::int64_t b, std::int64_t e) {  // by value: no aliasing with m, v, p
     for (std::int64_t i = b; i < e; ++i) {
-      m[i] = b1 * m[i] + (T(1) - b1) * g[i];
-      v[i] = b2 * v[i] + (T(1) - b2) * g[i] * g[i];
+      m[i] = b1 * m[i] + w1 * g[i];
+      v[i] = b2 * v[i] + w2 * g[i] * g[i];
       p[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
     }
   });

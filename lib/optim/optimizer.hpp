@@ -46,6 +46,10 @@ class sgd final : public optimizer<T> {
 // square root of the corrected second moment:
 //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
 //   p -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
+// with 1-b1 and 1-b2 computed in double and rounded to T once, as
+// torch.optim.Adam passes them (Python floats) to its tensor ops. (PyTorch
+// 1.13, Debian 12's, adds (1-b1) g to b1 m as written here; PyTorch 2
+// computes m with lerp, which rounds differently in the last bit.)
 template <class T>
 class adam final : public optimizer<T> {
  public:
