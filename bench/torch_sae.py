@@ -120,6 +120,17 @@ def penalty_fn(s):
     return None
 
 
+def objective(model, x, penalty, sites):
+    """Mean BCE on the logits plus the penalty on each penalised site."""
+    logits, acts = model(x)
+    loss = F.binary_cross_entropy_with_logits(logits, x.view_as(logits))
+    if penalty is not None:
+        for name, h in acts.items():
+            if sites == ["all"] or name in sites:
+                loss = loss + penalty(h)
+    return loss
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("config")
@@ -130,6 +141,9 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--data", default="data/mnist")
     p.add_argument("--omp-passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE")
+    p.add_argument("--export-init", metavar="FILE.h5",
+                   help="write the initial weights (docs/weights.md) and print first_loss=, the objective on the "
+                        "first batch of the training file in file order, then exit")
     a = p.parse_args()
 
     ini = configparser.ConfigParser(inline_comment_prefixes=("#",))
@@ -165,6 +179,14 @@ def main():
     penalty = penalty_fn(sparsity_s)
     sites = [x.strip() for x in sparsity_s.get("sites", "all").split(",")]
 
+    if a.export_init:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from saelab_weights import export_weights
+        export_weights(model, a.export_init)
+        x = images[:batch]
+        print(f"first_loss={objective(model, x, penalty, sites).item()!r} torch={torch.__version__}")
+        return
+
     gen = torch.Generator().manual_seed(42)
     order = torch.randperm(images.shape[0], generator=gen)
     batches = images.shape[0] // batch
@@ -172,13 +194,7 @@ def main():
         sys.exit(f"torch_sae.py: warm-up plus steps must fit in the {batches} batches of an epoch")
 
     def step(b):
-        x = images[order[b * batch:(b + 1) * batch]]
-        logits, acts = model(x)
-        loss = F.binary_cross_entropy_with_logits(logits, x.view_as(logits))
-        if penalty is not None:
-            for name, h in acts.items():
-                if sites == ["all"] or name in sites:
-                    loss = loss + penalty(h)
+        loss = objective(model, images[order[b * batch:(b + 1) * batch]], penalty, sites)
         opt.zero_grad()
         loss.backward()
         opt.step()
