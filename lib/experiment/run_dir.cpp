@@ -80,6 +80,15 @@ void write_run_state(const fs::path& dir, run_state s) {
   }
 }
 
+void write_run_state(const fs::path& dir, run_status status, int epochs_done, int epochs, std::string message) {
+  run_state s;
+  s.status = status;
+  s.epochs_done = epochs_done;
+  s.epochs = epochs;
+  s.message = std::move(message);
+  write_run_state(dir, std::move(s));
+}
+
 std::optional<run_state> read_run_state(const fs::path& dir) {
   const fs::path path = dir / "status";
   std::error_code ec;

@@ -44,6 +44,10 @@ struct run_state {
 
 // Writes DIR/status atomically (pid, host and time are filled in here).
 void write_run_state(const std::filesystem::path& dir, run_state s);
+// The same for this process's run: status, epochs finished of `epochs`, and
+// an optional one-line message.
+void write_run_state(const std::filesystem::path& dir, run_status status, int epochs_done, int epochs,
+                     std::string message = {});
 // DIR/status, or nullopt when there is none. Throws run_dir_error for a
 // status file it cannot make sense of.
 std::optional<run_state> read_run_state(const std::filesystem::path& dir);
