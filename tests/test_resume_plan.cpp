@@ -58,7 +58,7 @@ std::string error_of(F f) {
 TEST_CASE("resume plan: an interrupted run continues at its checkpoint, with the overrides", "[resume_plan]") {
   hand_made_run run("plan_interrupted");
   run.checkpoint(1);
-  run.status(run_status::run_status_interrupted, 1);
+  run.status(run_status::interrupted, 1);
 
   SECTION("no override") {
     const resume_plan plan = plan_resume(run.dir, {});
@@ -82,7 +82,7 @@ TEST_CASE("resume plan: an interrupted run continues at its checkpoint, with the
 
 TEST_CASE("resume plan: a run stopped before its first checkpoint starts over", "[resume_plan]") {
   hand_made_run run("plan_no_checkpoint");
-  run.status(run_status::run_status_interrupted, 0);
+  run.status(run_status::interrupted, 0);
   const resume_plan plan = plan_resume(run.dir, {});
   CHECK(plan.epochs_done == 0);
   CHECK_FALSE(plan.from_checkpoint);
@@ -100,25 +100,25 @@ TEST_CASE("resume plan: refusals name the directory or key, and take no lock", "
   }
   SECTION("a finished run, unless its epoch count is raised") {
     run.checkpoint(3);
-    run.status(run_status::run_status_done, 3);
+    run.status(run_status::done, 3);
     CHECK_THAT(error_of<run_dir_error>([&] { plan_resume(run.dir, {}); }),
                Contains(d) && Contains("already done (3 of 3 epochs)") && Contains("--train.epochs=N"));
     CHECK(plan_resume(run.dir, {"--train.epochs=4"}).epochs_done == 3);
   }
   SECTION("train.epochs below the finished epochs") {
     run.checkpoint(2);
-    run.status(run_status::run_status_interrupted, 2);
+    run.status(run_status::interrupted, 2);
     CHECK_THAT(error_of<config_error>([&] { plan_resume(run.dir, {"--train.epochs=1"}); }),
                Contains("train.epochs = 1 is below the 2 epochs"));
   }
   SECTION("finished epochs but no checkpoint") {
-    run.status(run_status::run_status_interrupted, 2);
+    run.status(run_status::interrupted, 2);
     CHECK_THAT(error_of<run_dir_error>([&] { plan_resume(run.dir, {}); }),
                Contains(d) && Contains("status says 2 epochs are finished, but there is no model.h5"));
   }
   SECTION("a checkpoint but no log to continue") {
     run.checkpoint(1);
-    run.status(run_status::run_status_interrupted, 1);
+    run.status(run_status::interrupted, 1);
     fs::remove(run.dir / "run.h5");
     CHECK_THAT(error_of<run_dir_error>([&] { plan_resume(run.dir, {}); }),
                Contains((run.dir / "run.h5").string()) && Contains("cannot continue after epoch 1"));
@@ -138,7 +138,7 @@ TEST_CASE("resume plan: refusals name the directory or key, and take no lock", "
 
 TEST_CASE("resume plan: a directory another process writes is refused", "[resume_plan]") {
   hand_made_run run("plan_locked");
-  run.status(run_status::run_status_running, 0);
+  run.status(run_status::running, 0);
   auto held = run_lock::acquire(run.dir);
   CHECK_THAT(error_of<run_dir_error>([&] { plan_resume(run.dir, {}); }), Contains("another sae-train"));
 }

@@ -65,7 +65,7 @@ void checkpointer::on_epoch(const epoch_record& e) {
   epochs_done_ = e.epoch + 1;
   steps_since_ = 0;
   last_ = e;
-  write_run_state(dir_, run_status::run_status_running, epochs_done_, cfg_.train.epochs);
+  write_run_state(dir_, run_status::running, epochs_done_, cfg_.train.epochs);
 }
 
 fan_out::fan_out(std::vector<training_observer*> all) {

@@ -102,7 +102,7 @@ resume_plan plan_resume(const fs::path& dir, const std::vector<std::string>& ove
   std::error_code ec;
   plan.from_checkpoint = fs::exists(dir / "model.h5", ec);
   const int done = checkpoint_epochs(dir, base_values, state);
-  if (state && state->status == run_status::run_status_done && plan.cfg.train.epochs <= done)
+  if (state && state->status == run_status::done && plan.cfg.train.epochs <= done)
     throw run_dir_error(fmt::format(
         "{}: the run is already done ({} of {} epochs); to train it longer raise the epoch count: "
         "sae-train --resume {} --train.epochs=N",

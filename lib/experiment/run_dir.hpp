@@ -21,10 +21,9 @@
 #include <string>
 #include <string_view>
 
-namespace saelab {
+#include "train/run_status.hpp"
 
-enum class run_status { run_status_running, run_status_done, run_status_failed, run_status_interrupted };
-std::string_view to_string(run_status s);  // "running", "done", ...
+namespace saelab {
 
 // The directory's state forbids what was asked: it holds a run already, the
 // run is done, another process writes it, it is not a run directory.
@@ -34,7 +33,7 @@ class run_dir_error : public std::runtime_error {
 };
 
 struct run_state {
-  run_status status = run_status::run_status_running;
+  run_status status = run_status::running;
   int epochs_done = 0;  // finished epochs, all in the checkpoint
   int epochs = 0;       // the run's target (train.epochs)
   std::string message;  // one line; empty when there is nothing to say

@@ -82,11 +82,11 @@ run_log_info log_info() {
 // the original error matters more than a status we cannot write.
 void record_failure(const fs::path& dir, run_log* log, int epochs_done, int epochs, const std::string& message) {
   try {
-    write_run_state(dir, run_status::run_status_failed, epochs_done, epochs, message);
+    write_run_state(dir, run_status::failed, epochs_done, epochs, message);
   } catch (const std::exception&) {
   }
   try {
-    if (log != nullptr) log->set_status(log_status::log_status_failed);
+    if (log != nullptr) log->set_status(run_status::failed);
   } catch (const std::exception&) {
   }
 }
@@ -121,16 +121,16 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
               ? fmt::format("stopped during epoch {}; its {} finished steps are redone on resume", ckpt.epochs_done() + 1,
                             ckpt.steps_since())
               : fmt::format("stopped after epoch {}", ckpt.epochs_done());
-      write_run_state(c.dir, run_status::run_status_interrupted, ckpt.epochs_done(), c.cfg.train.epochs, message);
-      c.log.set_status(log_status::log_status_interrupted);
+      write_run_state(c.dir, run_status::interrupted, ckpt.epochs_done(), c.cfg.train.epochs, message);
+      c.log.set_status(run_status::interrupted);
       c.log.close();
-      return run_status::run_status_interrupted;
+      return run_status::interrupted;
     }
     const test_record last = ckpt.last() ? ckpt.last()->test : c.t.test();
     figure_failures = write_run_figures(c.dir / "figures", c.net, c.data.test.images, csv.rows(), last.activity);
-    c.log.set_status(log_status::log_status_done);
+    c.log.set_status(run_status::done);
     c.log.close();
-    write_run_state(c.dir, run_status::run_status_done, ckpt.epochs_done(), c.cfg.train.epochs, figure_failures);
+    write_run_state(c.dir, run_status::done, ckpt.epochs_done(), c.cfg.train.epochs, figure_failures);
   } catch (const std::exception& e) {
     record_failure(c.dir, &c.log, ckpt.epochs_done(), c.cfg.train.epochs, e.what());
     throw;
@@ -138,7 +138,7 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
     record_failure(c.dir, &c.log, ckpt.epochs_done(), c.cfg.train.epochs, "unknown exception");
     throw;
   }
-  return run_status::run_status_done;
+  return run_status::done;
 }
 
 }  // namespace
@@ -175,12 +175,12 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   create_run_directory(dir);
   auto lock = run_lock::acquire(dir);
   check_new_run_directory(dir, default_location);  // again under the lock: another process may have won
-  write_run_state(dir, run_status::run_status_running, 0, cfg.train.epochs);
+  write_run_state(dir, run_status::running, 0, cfg.train.epochs);
   std::optional<run_log> log;
   try {
     write_file_atomically(dir / "resolved.ini", resolved_ini(cfg, dir));
-    log.emplace(dir / "run.h5", cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images, s.t.objective_terms(),
-                log_info());
+    log.emplace(dir / "run.h5", cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images,
+                s.t.objective_terms().penalties(), log_info());
   } catch (const std::exception& e) {
     record_failure(dir, nullptr, 0, cfg.train.epochs, e.what());
     throw;
@@ -198,7 +198,7 @@ run_log reopen_log(const fs::path& path, const experiment_config& cfg, training_
   std::vector<h5::damage> repaired;
   for (;;) {
     try {
-      return run_log::reopen(path, cfg, *s.net, s.data.test.images, s.t.objective_terms(), log_info(),
+      return run_log::reopen(path, cfg, *s.net, s.data.test.images, s.t.objective_terms().penalties(), log_info(),
                              {done, s.t.optim().steps()});
     } catch (const h5::needs_repair& e) {
       if (std::find(repaired.begin(), repaired.end(), e.kind()) != repaired.end() || !h5::repair(path, e)) throw;
@@ -227,12 +227,13 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
   if (plan.continue_log)
     log.emplace(reopen_log(log_path, cfg, s, done));
   else
-    log.emplace(log_path, cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images, s.t.objective_terms(), log_info());
+    log.emplace(log_path, cfg, to_ini(recorded(cfg)), *s.net, s.data.test.images, s.t.objective_terms().penalties(),
+                log_info());
 
   // From here on the directory is written.
   try {
     if (!plan.changed.empty()) write_file_atomically(dir / "resolved.ini", resolved_ini(cfg, dir));
-    write_run_state(dir, run_status::run_status_running, done, cfg.train.epochs,
+    write_run_state(dir, run_status::running, done, cfg.train.epochs,
                     done > 0 ? fmt::format("resumed after epoch {}", done) : "");
   } catch (const std::exception& e) {
     record_failure(dir, &*log, done, cfg.train.epochs, e.what());

@@ -61,7 +61,7 @@ struct run_options {
 };
 
 // Trains cfg into a new run directory, to the end or until *stop. Returns
-// run_status_done or run_status_interrupted. Throws run_dir_error when the
+// run_status::done or run_status::interrupted. Throws run_dir_error when the
 // directory holds a run already; config_error, data_error, training_error,
 // checkpoint_error or std::runtime_error otherwise, with a message fit to
 // print as it is. Bad input fails before the directory is created; a failure

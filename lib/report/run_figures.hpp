@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "experiment/activity.hpp"
+#include "train/activity.hpp"
 #include "layers/network.hpp"
 #include "report/figures.hpp"
 
