@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -44,15 +42,6 @@ bool overwrite_in_place(const fs::path& path, std::string_view text) {
 constexpr const char* run_files[] = {"status", "resolved.ini", "model.h5", "run.h5", "epochs.csv"};
 
 }  // namespace
-
-std::string utc_timestamp() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void write_run_state(const fs::path& dir, run_state s) {
   s.pid = static_cast<long>(::getpid());

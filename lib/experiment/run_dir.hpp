@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "io/utc_timestamp.hpp"  // for the callers of utc_timestamp() that include this
 #include "train/run_status.hpp"
 
 namespace saelab {
@@ -84,8 +85,5 @@ void check_new_run_directory(const std::filesystem::path& dir, bool default_loca
 // Creates `dir` (and parents) and proves it writable with a probe file it
 // then removes. Throws std::runtime_error naming the directory.
 void create_run_directory(const std::filesystem::path& dir);
-
-// "1970-01-01T00:00:00Z"
-std::string utc_timestamp();
 
 }  // namespace saelab

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <numeric>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
 
 #include "data/minibatcher.hpp"
+#include "io/utc_timestamp.hpp"
 #include "layers/activation.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/conv_transpose2d.hpp"
@@ -37,15 +37,6 @@ constexpr std::int64_t schema_version = 2;  // 2: image-shaped weights of a line
 constexpr std::size_t status_reserve = 16;  // bytes: "interrupted" and room to spare
 constexpr double flush_seconds = 30;        // on_step flushes at most this often
 constexpr hsize_t epoch_chunk_rows = 64;
-
-std::string iso_utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 h5::extent extent_of(const shape& s) {
   h5::extent e;
@@ -174,7 +165,7 @@ void run_log::impl::create_layout(const experiment_config& cfg, const std::strin
   h5::write_attr_string(f, "program_version", info.program_version);
   h5::write_attr_string(f, "git_revision", info.git_revision);
   h5::write_attr_int(f, "seed", static_cast<std::int64_t>(cfg.run.seed));
-  h5::write_attr_string(f, "start_time", iso_utc_now());
+  h5::write_attr_string(f, "start_time", utc_timestamp());
   h5::write_attr_string(f, "status", to_string(run_status::running), status_reserve);
   h5::write_attr_int(f, "epochs_planned", cfg.train.epochs);
   h5::write_attr_ints(f, "resumed_after_epochs", std::vector<std::int64_t>{});
