@@ -14,6 +14,7 @@
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
 #include "experiment/runner.hpp"
+#include "error_of.hpp"
 #include "fake_mnist.hpp"
 #include "log/h5.hpp"
 #include "report/atomic_write.hpp"
@@ -388,16 +389,6 @@ experiment_config tiny_run(const temp_dir& tmp, const std::string& out) {
   c.run.name = "tiny";
   c.run.threads = 1;
   return c;
-}
-
-template <class E, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
 }
 
 class thrower final : public training_observer {

@@ -9,9 +9,11 @@
 #include "experiment/resume_plan.hpp"
 #include "optim/optimizer.hpp"
 
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 using namespace saelab;
+using saelab::testing::error_of;
 using saelab::testing::temp_dir;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
@@ -42,16 +44,6 @@ struct hand_made_run {
   void checkpoint(int epochs) const { checkpoint(epochs, cfg); }
   void status(run_status s, int epochs_done) const { write_run_state(dir, s, epochs_done, cfg.train.epochs); }
 };
-
-template <class E, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

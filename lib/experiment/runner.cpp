@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "config/printable.hpp"
 #include "data/idx.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/observers.hpp"
@@ -88,6 +87,24 @@ void record_failure(const fs::path& dir, run_log* log, int epochs_done, int epoc
   try {
     if (log != nullptr) log->set_status(run_status::failed);
   } catch (const std::exception&) {
+  }
+}
+
+// Reopens run.h5 of a resumed run, cut back to the checkpoint. A writer
+// killed mid-run leaves the file marked open for writing; one that failed on
+// a full disk may also leave it short. The caller holds the run lock, so that
+// writer is dead: repair each damage once and retry.
+run_log reopen_log(const fs::path& path, const experiment_config& cfg, training_session& s, int done) {
+  std::vector<h5::damage> repaired;
+  for (;;) {
+    try {
+      return run_log::reopen(path, cfg, *s.net, s.data.test.images, s.t.objective_terms().penalties(), log_info(),
+                             {done, s.t.optim().steps()});
+    } catch (const h5::needs_repair& e) {
+      if (std::find(repaired.begin(), repaired.end(), e.kind()) != repaired.end() || !h5::repair(path, e)) throw;
+      repaired.push_back(e.kind());
+      fmt::print(stderr, "sae-train: {}: {}\n", path.string(), h5::repair_note(e.kind()));
+    }
   }
 }
 
@@ -187,28 +204,6 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   }
   return train_and_record({cfg, dir, s.data, *s.net, s.r, s.t, *log}, opt);
 }
-
-namespace {
-
-// Reopens run.h5 of a resumed run, cut back to the checkpoint. A writer
-// killed mid-run leaves the file marked open for writing; one that failed on
-// a full disk may also leave it short. The caller holds the run lock, so that
-// writer is dead: repair each damage once and retry.
-run_log reopen_log(const fs::path& path, const experiment_config& cfg, training_session& s, int done) {
-  std::vector<h5::damage> repaired;
-  for (;;) {
-    try {
-      return run_log::reopen(path, cfg, *s.net, s.data.test.images, s.t.objective_terms().penalties(), log_info(),
-                             {done, s.t.optim().steps()});
-    } catch (const h5::needs_repair& e) {
-      if (std::find(repaired.begin(), repaired.end(), e.kind()) != repaired.end() || !h5::repair(path, e)) throw;
-      repaired.push_back(e.kind());
-      fmt::print(stderr, "sae-train: {}: {}\n", path.string(), h5::repair_note(e.kind()));
-    }
-  }
-}
-
-}  // namespace
 
 run_status resume_experiment(const fs::path& dir, const std::vector<std::string>& overrides, const run_options& opt) {
   resume_plan plan = plan_resume(dir, overrides);
