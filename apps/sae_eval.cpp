@@ -24,6 +24,7 @@
 #include "experiment/model.hpp"
 #include "experiment/run_dir.hpp"
 #include "experiment/runner.hpp"
+#include "report/run_figures.hpp"
 #include "experiment/trainer.hpp"
 #include "report/atomic_write.hpp"
 #include "tensor/blas.hpp"

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     const auto status = resume_dir.empty() ? saelab::run_experiment(cfg, opt)
                                            : saelab::resume_experiment(resume_dir, overrides, opt);
     const auto dir = resume_dir.empty() ? saelab::run_directory(cfg) : resume_dir;
-    if (status == saelab::run_status::run_status_interrupted) {
+    if (status == saelab::run_status::interrupted) {
       // argv[0] as typed: the hint works from this shell whether or not saelab is on PATH.
       fmt::print(stderr, "sae-train: interrupted; the run directory keeps every finished epoch; continue with: "
                          "{} --resume {}\n",

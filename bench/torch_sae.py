@@ -76,7 +76,8 @@ def build_classes():
             return self.dec(h), {"hidden": h}
 
     class seed_conv(nn.Module):
-        """The reference model (FACTS.md) with saelab's six site names."""
+        """The reference conv autoencoder saelab reproduces (1x28x28 -> conv 8@3 -> conv 16@5 -> conv 32@5 stride 2
+        -> maxpool 2 -> convT 16@3 stride 2 -> convT 8@5 stride 2 -> convT 1@8 -> 1x28x28), with saelab's six site names."""
 
         def __init__(self, activation):
             super().__init__()

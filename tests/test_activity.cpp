@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "experiment/activity.hpp"
+#include "train/activity.hpp"
 
 using namespace saelab;
 

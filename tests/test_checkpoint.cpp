@@ -14,6 +14,7 @@
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
 #include "experiment/runner.hpp"
+#include "error_of.hpp"
 #include "fake_mnist.hpp"
 #include "log/h5.hpp"
 #include "report/atomic_write.hpp"
@@ -394,16 +395,6 @@ experiment_config tiny_run(const temp_dir& tmp, const std::string& out) {
   return c;
 }
 
-template <class E, class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
-}
-
 class thrower final : public training_observer {
  public:
   void on_step(const step_record&) override {}
@@ -418,7 +409,7 @@ TEST_CASE("run directories are never overwritten", "[checkpoint][rundir]") {
   run_options quiet;
   quiet.quiet = true;
   const experiment_config cfg = tiny_run(tmp, "run");
-  REQUIRE(run_experiment(cfg, quiet) == run_status::run_status_done);
+  REQUIRE(run_experiment(cfg, quiet) == run_status::done);
   const fs::path dir = tmp / "run";
   for (const char* f : {"status", "resolved.ini", "model.h5", "epochs.csv"}) CHECK(fs::exists(dir / f));
   const std::string model_before = slurp(dir / "model.h5"), status_before = slurp(dir / "status");
@@ -437,7 +428,7 @@ TEST_CASE("run directories are never overwritten", "[checkpoint][rundir]") {
   }
   SECTION("resume with a corrupt checkpoint") {
     fs::resize_file(dir / "model.h5", 1000);
-    write_run_state(dir, {run_status::run_status_interrupted, 1, 1, "", 0, "", ""});
+    write_run_state(dir, {run_status::interrupted, 1, 1, "", 0, "", ""});
     const std::string status = slurp(dir / "status"), csv = slurp(dir / "epochs.csv");
     CHECK_THAT(error_of<checkpoint_error>([&] { resume_experiment(dir, {"--train.epochs=2"}, quiet); }),
                Contains((dir / "model.h5").string()));
@@ -446,7 +437,7 @@ TEST_CASE("run directories are never overwritten", "[checkpoint][rundir]") {
     return;
   }
   SECTION("an interrupted run's directory points at --resume") {
-    write_run_state(dir, {run_status::run_status_interrupted, 1, 2, "stopped", 0, "", ""});
+    write_run_state(dir, {run_status::interrupted, 1, 2, "stopped", 0, "", ""});
     CHECK_THAT(error_of<run_dir_error>([&] { run_experiment(cfg, quiet); }),
                Contains("unfinished run") && Contains("sae-train --resume " + dir.string()));
     return;
@@ -468,7 +459,7 @@ TEST_CASE("resolved.ini reruns the config without touching the run", "[checkpoin
   const experiment_config cfg = tiny_run(tmp, "run");
   run_options quiet;
   quiet.quiet = true;
-  REQUIRE(run_experiment(cfg, quiet) == run_status::run_status_done);
+  REQUIRE(run_experiment(cfg, quiet) == run_status::done);
   const experiment_config again = load_config((tmp / "run" / "resolved.ini").string(), {});
   CHECK(again.run.out.empty());
   CHECK(again.run.name == "tiny");
@@ -518,7 +509,7 @@ TEST_CASE("a failed run records failed and the message before the error propagat
   CHECK_THAT(error_of<std::runtime_error>([&] { run_experiment(cfg, o); }), Contains("disk on fire"));
   const auto st = read_run_state(tmp / "run");
   REQUIRE(st);
-  CHECK(st->status == run_status::run_status_failed);
+  CHECK(st->status == run_status::failed);
   CHECK(st->message == "disk on fire");
   // The epoch's checkpoint came before the failing observer, so it is resumable.
   CHECK(st->epochs_done == 1);
@@ -528,7 +519,7 @@ TEST_CASE("a failed run records failed and the message before the error propagat
 TEST_CASE("a run directory written by a live process is refused", "[checkpoint][rundir]") {
   temp_dir tmp("rundir_live");
   fs::create_directories(tmp / "run");
-  write_run_state(tmp / "run", {run_status::run_status_running, 0, 2, "", 0, "", ""});
+  write_run_state(tmp / "run", {run_status::running, 0, 2, "", 0, "", ""});
   auto held = run_lock::acquire(tmp / "run");  // this process plays the live writer
   // flock belongs to an open file description, so a second open, as another
   // process would make, sees the lock even from this process.

@@ -123,7 +123,7 @@ int check_failed_run(const outcome& o, const fs::path& dir, const std::string& r
   CHECK_THAT(o.err, Contains("sae-train: " + dir.string() + "/") && Contains(reason));
   const auto st = read_run_state(dir);
   REQUIRE(st);
-  CHECK(st->status == run_status::run_status_failed);
+  CHECK(st->status == run_status::failed);
   CHECK_THAT(st->message, Contains(reason));
   CHECK_FALSE(fs::exists(dir / "model.h5.tmp"));
   CHECK(load_config((dir / "resolved.ini").string(), {}).train.epochs == 4);
@@ -183,7 +183,7 @@ TEST_CASE("a write that fails at any site exits 1 with one line, status failed, 
       // Failed before the config was written: nothing to resume, and resume says so.
       CHECK(o.exit_code == 1);
       CHECK(count_lines(o.err) == 1);
-      CHECK(read_run_state(dir)->status == run_status::run_status_failed);
+      CHECK(read_run_state(dir)->status == run_status::failed);
       const outcome resumed = run_trainer({"--resume", dir.string(), "--quiet"}, 0, f.tmp / "err");
       CHECK(resumed.exit_code == 2);
       CHECK_THAT(resumed.err, Contains("nothing to resume: remove the directory"));
@@ -197,7 +197,7 @@ TEST_CASE("a write that fails at any site exits 1 with one line, status failed, 
     const outcome resumed = run_trainer({"--resume", dir.string(), "--quiet"}, 0, f.tmp / "err");
     INFO("resume stderr: " << resumed.err);
     REQUIRE(resumed.exit_code == 0);
-    CHECK(read_run_state(dir)->status == run_status::run_status_done);
+    CHECK(read_run_state(dir)->status == run_status::done);
     CHECK(same_bits(params_of(dir / "model.h5"), reference));
   }
   CHECK(sites == std::set<std::string>{"close", "model.h5", "run.h5"});
@@ -228,7 +228,7 @@ TEST_CASE("a full tmpfs: the same guarantees with a real ENOSPC (root only)", "[
     INFO("tmpfs of " << kib << " KiB");
     const outcome o = run_trainer({f.config.string(), "--run.out=" + dir.string(), "--quiet"}, 0, f.tmp / "err");
     if (o.exit_code == 0) {
-      CHECK(read_run_state(dir)->status == run_status::run_status_done);
+      CHECK(read_run_state(dir)->status == run_status::done);
       continue;
     }
     ++failures;

@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "log/h5.hpp"
+#include "log/h5_repair.hpp"
 
 #include "temp_dir.hpp"
 
@@ -355,6 +357,64 @@ TEST_CASE("resume: appending to a closed log, and a log whose writer was killed"
   auto f = h5::file::open_rw(crashed);
   auto s = h5::open_dataset(f, "/step");
   CHECK(h5::read<std::int32_t>(s) == std::vector<std::int32_t>{7, 8, 9});  // the flushed rows
+}
+
+// What the run's resume relies on: the two repairable states come as a typed
+// error, not as text to search, and h5::repair makes the file open again.
+TEST_CASE("a killed writer's file and a short file throw needs_repair, and repair fixes them", "[h5][swmr]") {
+  temp_dir dir("repair");
+  const auto kind_of = [](const fs::path& p) -> std::optional<h5::needs_repair> {
+    try {
+      h5::file::open_rw(p);
+    } catch (const h5::needs_repair& e) {
+      return e;
+    }
+    return std::nullopt;
+  };
+
+  auto crashed = dir / "crashed.h5";
+  run_child("h5 swmr child killed writer", crashed, "", dir / "child.log");
+  REQUIRE(fs::exists(crashed));
+  const auto killed = kind_of(crashed);
+  REQUIRE(killed);
+  CHECK(killed->kind() == h5::damage::killed_writer);
+  CHECK_THAT(killed->what(), Catch::Contains("h5clear -s --increment=0"));
+  CHECK(h5::repair(crashed, *killed));
+  CHECK(h5::read<std::int32_t>(h5::open_dataset(h5::file::open_rw(crashed), "/step")) ==
+        std::vector<std::int32_t>{7, 8, 9});
+
+  // A write that failed for lack of space: the tail of the file is missing.
+  auto short_file = dir / "short.h5";
+  {
+    auto f = h5::file::create(short_file);
+    std::vector<std::int32_t> rows(4096, 7);
+    auto s = h5::create_series<std::int32_t>(f, "/step", {}, 4096, false);
+    h5::append(s, rows.data(), rows.size());
+  }
+  const auto full = fs::file_size(short_file);
+  fs::resize_file(short_file, full - 1000);
+  const auto cut = kind_of(short_file);
+  REQUIRE(cut);
+  CHECK(cut->kind() == h5::damage::short_file);
+  CHECK(cut->stored_eof() == full);
+  // Implausible ends change nothing.
+  CHECK_FALSE(h5::repair(short_file, h5::needs_repair("x", h5::damage::short_file, full - 2000)));
+  CHECK_FALSE(h5::repair(short_file, h5::needs_repair("x", h5::damage::short_file, full + (std::uintmax_t{1} << 31))));
+  CHECK(fs::file_size(short_file) == full - 1000);
+  CHECK(h5::repair(short_file, *cut));
+  CHECK(fs::file_size(short_file) == full);
+  CHECK_FALSE(kind_of(short_file));
+
+  // Any other refusal is a plain h5::error.
+  std::ofstream(dir / "text.h5") << "not HDF5";
+  bool plain = false;
+  try {
+    h5::file::open_rw(dir / "text.h5");
+  } catch (const h5::needs_repair&) {
+  } catch (const h5::error&) {
+    plain = true;
+  }
+  CHECK(plain);
 }
 
 // Run by the test above: writes, flushes and dies without closing anything.

@@ -169,8 +169,8 @@ TEST_CASE("a written model trains, checkpoints, resumes, logs its sites and is r
   quiet.quiet = true;
   experiment_config first = cfg;
   first.train.epochs = 1;
-  REQUIRE(run_experiment(first, quiet) == run_status::run_status_done);
-  REQUIRE(resume_experiment(tmp / "run", {"--train.epochs=2"}, quiet) == run_status::run_status_done);
+  REQUIRE(run_experiment(first, quiet) == run_status::done);
+  REQUIRE(resume_experiment(tmp / "run", {"--train.epochs=2"}, quiet) == run_status::done);
 
   const auto model = tmp / "run" / "model.h5";
   const checkpoint_info info = read_checkpoint_info(model);

@@ -189,7 +189,7 @@ TEST_CASE("a run resumed over planted links leaves every target untouched", "[no
   saelab::testing::write_fake_mnist(tmp / "mnist", 100, 20);
   run_options quiet;
   quiet.quiet = true;
-  REQUIRE(run_experiment(tiny_run(tmp), quiet) == run_status::run_status_done);
+  REQUIRE(run_experiment(tiny_run(tmp), quiet) == run_status::done);
   const fs::path dir = tmp / "run";
   planted p(tmp / "victims");
   // Files a resume reads first are links to copies of themselves, so the run
@@ -198,7 +198,7 @@ TEST_CASE("a run resumed over planted links leaves every target untouched", "[no
   for (const char* f : {"model.h5.tmp", "status.tmp", "resolved.ini.tmp", "epochs.csv.tmp", ".write-test",
                         "figures/loss_curves.png", "figures/loss_curves.gp.log", "figures/loss_curves.dat"})
     p.plant(dir / f);
-  REQUIRE(resume_experiment(dir, {"--train.epochs=2"}, quiet) == run_status::run_status_done);
+  REQUIRE(resume_experiment(dir, {"--train.epochs=2"}, quiet) == run_status::done);
   p.check_untouched();
   for (const char* f : {"resolved.ini", "epochs.csv", "status"}) CHECK_FALSE(fs::is_symlink(dir / f));
   CHECK_THAT(slurp(dir / "status"), Catch::Contains("epochs: 2 of 2"));

@@ -212,9 +212,9 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
   quiet.quiet = true;
 
   const experiment_config a = run_config_in(tmp, "a");
-  REQUIRE(run_experiment(a, quiet) == run_status::run_status_done);
+  REQUIRE(run_experiment(a, quiet) == run_status::done);
   const auto reference = final_params(tmp / "a" / "model.h5", a);
-  CHECK(read_run_state(tmp / "a")->status == run_status::run_status_done);
+  CHECK(read_run_state(tmp / "a")->status == run_status::done);
   CHECK(csv_epochs(tmp / "a" / "epochs.csv") == std::vector<int>{1, 2});
   CHECK(log_epochs(tmp / "a") == std::vector<std::int32_t>{1, 2});
   const auto steps = log_steps(tmp / "a");
@@ -228,10 +228,10 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
     run_options o = quiet;
     o.stop = &stop;
     o.observer = &s;
-    REQUIRE(run_experiment(b, o) == run_status::run_status_interrupted);
+    REQUIRE(run_experiment(b, o) == run_status::interrupted);
     const auto st = read_run_state(tmp / "b");
     REQUIRE(st);
-    CHECK(st->status == run_status::run_status_interrupted);
+    CHECK(st->status == run_status::interrupted);
     CHECK(st->epochs_done == 1);
     CHECK(st->message.find("redone on resume") != std::string::npos);
     CHECK(read_checkpoint_info(tmp / "b" / "model.h5").next_epoch == 1);
@@ -240,13 +240,13 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
     CHECK(log_status_of(tmp / "b") == "interrupted");
     CHECK(log_steps(tmp / "b").back() > 5);  // steps of the unfinished epoch were logged...
 
-    REQUIRE(resume_experiment(tmp / "b", {}, quiet) == run_status::run_status_done);
+    REQUIRE(resume_experiment(tmp / "b", {}, quiet) == run_status::done);
     CHECK(same_bits(final_params(tmp / "b" / "model.h5", b), reference));
     CHECK(csv_epochs(tmp / "b" / "epochs.csv") == std::vector<int>{1, 2});
     CHECK(log_epochs(tmp / "b") == std::vector<std::int32_t>{1, 2});
     CHECK(log_steps(tmp / "b") == steps);  // ...and cut on resume: no duplicates, no gaps
     CHECK(log_status_of(tmp / "b") == "done");
-    CHECK(read_run_state(tmp / "b")->status == run_status::run_status_done);
+    CHECK(read_run_state(tmp / "b")->status == run_status::done);
   }
 
   SECTION("killed without any clean-up in the middle of epoch 2") {
@@ -270,7 +270,7 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
     REQUIRE(WEXITSTATUS(wstatus) == 9);
     const auto st = read_run_state(tmp / "k");
     REQUIRE(st);
-    CHECK(st->status == run_status::run_status_running);  // it never got to say otherwise
+    CHECK(st->status == run_status::running);  // it never got to say otherwise
     CHECK(st->epochs_done == 1);
     // A new run there is refused and pointed at --resume; the resume repairs run.h5.
     bool refused = false;
@@ -280,7 +280,7 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
       refused = std::string(e.what()).find("--resume") != std::string::npos;
     }
     CHECK(refused);
-    REQUIRE(resume_experiment(tmp / "k", {}, quiet) == run_status::run_status_done);
+    REQUIRE(resume_experiment(tmp / "k", {}, quiet) == run_status::done);
     CHECK(same_bits(final_params(tmp / "k" / "model.h5", k), reference));
     CHECK(csv_epochs(tmp / "k" / "epochs.csv") == std::vector<int>{1, 2});
     CHECK(log_epochs(tmp / "k") == std::vector<std::int32_t>{1, 2});
@@ -290,8 +290,8 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
   SECTION("a finished 1-epoch run extended to 2 epochs") {
     experiment_config c = run_config_in(tmp, "c");
     c.train.epochs = 1;
-    REQUIRE(run_experiment(c, quiet) == run_status::run_status_done);
-    REQUIRE(resume_experiment(tmp / "c", {"--train.epochs=2"}, quiet) == run_status::run_status_done);
+    REQUIRE(run_experiment(c, quiet) == run_status::done);
+    REQUIRE(resume_experiment(tmp / "c", {"--train.epochs=2"}, quiet) == run_status::done);
     CHECK(same_bits(final_params(tmp / "c" / "model.h5", c), reference));
     CHECK(csv_epochs(tmp / "c" / "epochs.csv") == std::vector<int>{1, 2});
     CHECK(log_epochs(tmp / "c") == std::vector<std::int32_t>{1, 2});
@@ -305,10 +305,10 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
     std::atomic<bool> stop{true};
     run_options o = quiet;
     o.stop = &stop;
-    REQUIRE(run_experiment(d, o) == run_status::run_status_interrupted);
+    REQUIRE(run_experiment(d, o) == run_status::interrupted);
     CHECK_FALSE(std::filesystem::exists(tmp / "d" / "model.h5"));
     CHECK(read_run_state(tmp / "d")->epochs_done == 0);
-    REQUIRE(resume_experiment(tmp / "d", {}, quiet) == run_status::run_status_done);
+    REQUIRE(resume_experiment(tmp / "d", {}, quiet) == run_status::done);
     CHECK(same_bits(final_params(tmp / "d" / "model.h5", d), reference));
     CHECK(csv_epochs(tmp / "d" / "epochs.csv") == std::vector<int>{1, 2});
     CHECK(log_epochs(tmp / "d") == std::vector<std::int32_t>{1, 2});
@@ -319,12 +319,12 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
     // A crash between epochs.csv and model.h5 leaves the table one row ahead.
     experiment_config e = run_config_in(tmp, "e");
     e.train.epochs = 1;
-    REQUIRE(run_experiment(e, quiet) == run_status::run_status_done);
+    REQUIRE(run_experiment(e, quiet) == run_status::done);
     {
       std::ofstream csv(tmp / "e" / "epochs.csv", std::ios::app);
       csv << "2,9,9,9,9,9,9,9\n";
     }
-    REQUIRE(resume_experiment(tmp / "e", {"--train.epochs=2"}, quiet) == run_status::run_status_done);
+    REQUIRE(resume_experiment(tmp / "e", {"--train.epochs=2"}, quiet) == run_status::done);
     CHECK(csv_epochs(tmp / "e" / "epochs.csv") == std::vector<int>{1, 2});
     CHECK(slurp(tmp / "e" / "epochs.csv").find("2,9,9,9") == std::string::npos);
     CHECK(same_bits(final_params(tmp / "e" / "model.h5", e), reference));

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "experiment/activity.hpp"
+#include "train/activity.hpp"
 #include "experiment/model.hpp"
 #include "experiment/objective.hpp"
 #include "log/h5.hpp"
@@ -177,7 +177,7 @@ hid_t stored_type(series_type t) {
 
 // A new log of world w: `epochs` finished epochs, then `steps` steps of the next.
 void write_fresh(const fs::path& path, world& w, int epochs, int steps = 0) {
-  run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+  run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, w.obj->penalties(), w.info);
   for (int e = 0; e < epochs; ++e) w.drive(log, e);
   if (steps > 0) w.drive(log, epochs, 0, steps);
 }
@@ -211,7 +211,7 @@ TEST_CASE("run_log: snapshot epochs and probe indices", "[run_log]") {
   CHECK(run_log::probe_indices(42, 10000, 100) == a);  // the seed decides
   CHECK(run_log::probe_indices(43, 10000, 100) != a);
   CHECK(run_log::probe_indices(1, 30, 100).size() == 30);  // small test sets: all of them
-  CHECK(to_string(log_status::log_status_interrupted) == "interrupted");
+  CHECK(to_string(run_status::interrupted) == "interrupted");
 }
 
 TEST_CASE("run_log: a 3-epoch log has the documented layout", "[run_log]") {
@@ -221,7 +221,7 @@ TEST_CASE("run_log: a 3-epoch log has the documented layout", "[run_log]") {
   const std::string ini = to_ini(w.cfg);
   std::vector<float> weights_after[3];
   {
-    run_log log(path, w.cfg, ini, *w.net, w.test_images, *w.obj, w.info);
+    run_log log(path, w.cfg, ini, *w.net, w.test_images, w.obj->penalties(), w.info);
     for (int e = 0; e < 3; ++e) {
       w.drive(log, e);
       weights_after[e].assign(w.net->params().data(), w.net->params().data() + w.net->params().numel());
@@ -238,12 +238,12 @@ TEST_CASE("run_log: a 3-epoch log has the documented layout", "[run_log]") {
         CHECK(rc == 0);
       }
     }
-    log.set_status(log_status::log_status_interrupted);
+    log.set_status(run_status::interrupted);
     const auto child_log = dir / "child.log";
     const int rc = run_child("run_log swmr child reader", path, "3|interrupted", child_log);
     INFO(slurp(child_log));
     CHECK(rc == 0);
-    log.set_status(log_status::log_status_done);
+    log.set_status(run_status::done);
   }
 
   auto f = h5::file::open_read(path);
@@ -382,7 +382,7 @@ TEST_CASE("run_log: the conv model's sites and weights keep their natural shapes
   for (std::int64_t i = 0; i < images.numel(); ++i) images[i] = static_cast<float>(i % 29) / 28.0f;
   const run_log_info info{"0", "", 4, 0};
   {
-    run_log log(path, cfg, to_ini(cfg), *net, images, obj, info);
+    run_log log(path, cfg, to_ini(cfg), *net, images, obj.penalties(), info);
     for (int e = 0; e < 2; ++e) {
       log.on_step({e, e + 1, 0, 1, 0.7, 0.6, 0.1, 9e-3});
       epoch_record rec;
@@ -445,28 +445,28 @@ TEST_CASE("run_log: a resumed log equals an uninterrupted one", "[run_log]") {
   world w;
   const std::string ini = to_ini(w.cfg);
   {
-    run_log log(dir / "whole.h5", w.cfg, ini, *w.net, w.test_images, *w.obj, w.info);
+    run_log log(dir / "whole.h5", w.cfg, ini, *w.net, w.test_images, w.obj->penalties(), w.info);
     for (int e = 0; e < 3; ++e) w.drive(log, e);
   }
   {
     // Two epochs and three steps of the third, then the run stops.
-    run_log log(dir / "resumed.h5", w.cfg, ini, *w.net, w.test_images, *w.obj, w.info);
+    run_log log(dir / "resumed.h5", w.cfg, ini, *w.net, w.test_images, w.obj->penalties(), w.info);
     w.drive(log, 0);
     w.drive(log, 1);
     w.drive(log, 2, 0, 3);
-    log.set_status(log_status::log_status_interrupted);
+    log.set_status(run_status::interrupted);
   }
   CHECK(dims(h5::file::open_read(dir / "resumed.h5"), "/steps/step")[0] == 7);  // step 12 was logged
   {
     // The checkpoint was saved after epoch 2 (step 10): everything later goes.
-    auto log = run_log::reopen(dir / "resumed.h5", w.cfg, *w.net, w.test_images, *w.obj, w.info, {2, 10});
+    auto log = run_log::reopen(dir / "resumed.h5", w.cfg, *w.net, w.test_images, w.obj->penalties(), w.info, {2, 10});
     {
       auto r = h5::file::open_read(dir / "resumed.h5", true);
       CHECK(rd<std::int64_t>(r, "/steps/step") == std::vector<std::int64_t>{2, 4, 5, 6, 8, 10});
       CHECK(h5::read_attr_string(r, "status") == "running");
     }
     w.drive(log, 2);
-    log.set_status(log_status::log_status_done);
+    log.set_status(run_status::done);
   }
   auto a = h5::file::open_read(dir / "whole.h5");
   auto b = h5::file::open_read(dir / "resumed.h5");
@@ -501,36 +501,36 @@ TEST_CASE("run_log: reopen refuses a log that does not fit", "[run_log]") {
   const auto path = dir / "run.h5";
   world w;
   {
-    run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+    run_log log(path, w.cfg, to_ini(w.cfg), *w.net, w.test_images, w.obj->penalties(), w.info);
     w.drive(log, 0);
   }
   // More epochs than the log holds.
-  CHECK_THROWS_WITH(run_log::reopen(path, w.cfg, *w.net, w.test_images, *w.obj, w.info, {2, 10}),
+  CHECK_THROWS_WITH(run_log::reopen(path, w.cfg, *w.net, w.test_images, w.obj->penalties(), w.info, {2, 10}),
                     Catch::Contains("cannot resume this log") && Catch::Contains("holds 1 finished epochs"));
   // Another network.
   world other;
   other.cfg.model.hidden = 8;
   other.net = build_model<float>(other.cfg.model, shape{1, 28, 28});
   other.obj = std::make_unique<objective<float>>(*other.net, other.cfg.train.loss, other.cfg.sparsity);
-  CHECK_THROWS_WITH(run_log::reopen(path, other.cfg, *other.net, w.test_images, *other.obj, w.info, {1, 5}),
+  CHECK_THROWS_WITH(run_log::reopen(path, other.cfg, *other.net, w.test_images, other.obj->penalties(), w.info, {1, 5}),
                     Catch::Contains("site hidden has units [16], this network [8]"));
   // Other penalised sites.
   objective<float> unpenalised(*w.net, w.cfg.train.loss, sparsity_config{});
-  CHECK_THROWS_WITH(run_log::reopen(path, w.cfg, *w.net, w.test_images, unpenalised, w.info, {1, 5}),
+  CHECK_THROWS_WITH(run_log::reopen(path, w.cfg, *w.net, w.test_images, unpenalised.penalties(), w.info, {1, 5}),
                     Catch::Contains("it logs penalties of sites [hidden], this run penalises []"));
   // Another seed picks other probe images.
   experiment_config seeded = w.cfg;
   seeded.run.seed = 8;
-  CHECK_THROWS_WITH(run_log::reopen(path, seeded, *w.net, w.test_images, *w.obj, w.info, {1, 5}),
+  CHECK_THROWS_WITH(run_log::reopen(path, seeded, *w.net, w.test_images, w.obj->penalties(), w.info, {1, 5}),
                     Catch::Contains("probe images differ"));
   // Not a run log.
   {
     auto f = h5::file::create(dir / "other.h5");
   }
-  CHECK_THROWS_WITH(run_log::reopen(dir / "other.h5", w.cfg, *w.net, w.test_images, *w.obj, w.info, {0, 0}),
+  CHECK_THROWS_WITH(run_log::reopen(dir / "other.h5", w.cfg, *w.net, w.test_images, w.obj->penalties(), w.info, {0, 0}),
                     Catch::Contains("not a saelab run log"));
   // The refused reopens changed nothing: it still resumes.
-  auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, *w.obj, w.info, {1, 5});
+  auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, w.obj->penalties(), w.info, {1, 5});
   w.drive(log, 1);
   log.close();
   CHECK(rd<std::int32_t>(h5::file::open_read(path), "/epochs/epoch") == std::vector<std::int32_t>{1, 2});
@@ -567,9 +567,9 @@ TEST_CASE("run_log: a killed writer keeps its finished epochs", "[run_log][swmr]
   // And the run resumes from its epoch-2 checkpoint.
   world w;
   {
-    auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, *w.obj, w.info, {2, 10});
+    auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, w.obj->penalties(), w.info, {2, 10});
     w.drive(log, 2);
-    log.set_status(log_status::log_status_done);
+    log.set_status(run_status::done);
   }
   auto f = h5::file::open_read(path);
   check_series_lengths(f, 3, 9);
@@ -579,7 +579,7 @@ TEST_CASE("run_log: a killed writer keeps its finished epochs", "[run_log][swmr]
 // Run by the test above: two epochs, three steps of the third, then SIGKILL.
 TEST_CASE("run_log killed writer child", "[.]") {
   world w;
-  run_log log(env("SAELAB_RUN_LOG_CHILD_FILE"), w.cfg, to_ini(w.cfg), *w.net, w.test_images, *w.obj, w.info);
+  run_log log(env("SAELAB_RUN_LOG_CHILD_FILE"), w.cfg, to_ini(w.cfg), *w.net, w.test_images, w.obj->penalties(), w.info);
   w.drive(log, 0);
   w.drive(log, 1);
   w.drive(log, 2, 0, 3);
@@ -643,10 +643,10 @@ TEST_CASE("run_log: HDF5 viewers find axes, units and a default plot, also after
   }
   check_with_h5py(path);  // rows 2 of 2 epochs, the third epoch's steps: each series as long as its axis
   {
-    auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, *w.obj, w.info, {1, 5});
+    auto log = run_log::reopen(path, w.cfg, *w.net, w.test_images, w.obj->penalties(), w.info, {1, 5});
     w.drive(log, 1);
     w.drive(log, 2);
-    log.set_status(log_status::log_status_done);
+    log.set_status(run_status::done);
   }
   check_with_h5py(path);
   auto f = h5::file::open_read(path);

@@ -329,13 +329,13 @@ TEST_CASE("run directory states decide what a sweep does with each run", "[sweep
   CHECK(state() == S::planned_run_status_broken);  // files, no status
   fs::remove_all(run);
 
-  fake_run(run_status::run_status_done, 2, planned);
+  fake_run(run_status::done, 2, planned);
   CHECK(state() == S::planned_run_status_done);
-  fake_run(run_status::run_status_interrupted, 1, planned);
+  fake_run(run_status::interrupted, 1, planned);
   CHECK(state() == S::planned_run_status_interrupted);
-  fake_run(run_status::run_status_failed, 1, planned);
+  fake_run(run_status::failed, 1, planned);
   CHECK(state() == S::planned_run_status_failed);
-  fake_run(run_status::run_status_running, 1, planned);
+  fake_run(run_status::running, 1, planned);
   CHECK(state() == S::planned_run_status_killed);  // no process holds the lock
   {
     auto lock = run_lock::acquire(run);
@@ -344,19 +344,19 @@ TEST_CASE("run directory states decide what a sweep does with each run", "[sweep
   // Another thread count is the same run.
   experiment_config other_threads = planned;
   other_threads.run.threads = 1;
-  fake_run(run_status::run_status_done, 2, other_threads);
+  fake_run(run_status::done, 2, other_threads);
   CHECK(state() == S::planned_run_status_done);
   // Fewer epochs than planned: extended by a resume.
   experiment_config shorter = planned;
   shorter.train.epochs = 1;
-  fake_run(run_status::run_status_done, 1, shorter);
+  fake_run(run_status::done, 1, shorter);
   CHECK(state() == S::planned_run_status_short);
   const auto cmd = train_command(p, row, dir, "sae-train", inspect_run(p, row, dir), 1);
   CHECK(cmd == strings{"sae-train", "--resume", run.string(), "--train.epochs=2", "--run.threads=1", "--quiet"});
   // Another config: refused.
   experiment_config other = planned;
   other.sparsity.rho = 0.3;
-  fake_run(run_status::run_status_done, 2, other);
+  fake_run(run_status::done, 2, other);
   const auto st = inspect_run(p, row, dir);
   CHECK(st.status == S::planned_run_status_mismatch);
   CHECK_THAT(st.detail, Catch::Contains("sparsity.rho = 0.3 in the run, 0.02 in the plan"));

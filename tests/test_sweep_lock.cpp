@@ -54,7 +54,7 @@ void write_done_run(const sweep_plan& p, const plan_row& row, const fs::path& sw
   experiment_config c = planned_config(p, row, sweep_dir);
   c.run.out.clear();
   std::ofstream(run / "resolved.ini") << to_ini(c);
-  write_run_state(run, {run_status::run_status_done, c.train.epochs, c.train.epochs, "", 0, "", ""});
+  write_run_state(run, {run_status::done, c.train.epochs, c.train.epochs, "", 0, "", ""});
 }
 
 std::string lock_error(const fs::path& dir, sweep_lock_mode mode) {
@@ -274,7 +274,7 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
     for (std::size_t r = 0; r < p.rows.size(); ++r) {
       const fs::path run = out / p.rows[r].run_dir;
       const auto s = trainers[r] == 0 && fs::exists(run / "status") ? read_run_state(run) : std::nullopt;
-      if (s && s->status == run_status::run_status_running && run_lock::held_elsewhere(run)) {
+      if (s && s->status == run_status::running && run_lock::held_elsewhere(run)) {
         trainers[r] = static_cast<pid_t>(s->pid);
         ::kill(trainers[r], SIGSTOP);
         children.pids.push_back(trainers[r]);  // ours once the sweep is gone

@@ -100,6 +100,13 @@ void objective<T>::backward() {
 }
 
 template <class T>
+std::vector<penalty_info> objective<T>::penalties() const {
+  std::vector<penalty_info> out;
+  for (const auto& s : sites_) out.push_back({s.name, s.term->describe()});
+  return out;
+}
+
+template <class T>
 std::string objective<T>::describe() const {
   std::string out = fmt::format("{} on sigmoid outputs", to_string(loss_));
   for (const auto& s : sites_) out += fmt::format(" + {} at {}", s.term->describe(), s.name);

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "layers/network.hpp"
 #include "loss/penalty.hpp"
+#include "train/records.hpp"
 
 namespace saelab {
 
@@ -44,6 +45,8 @@ class objective {
   };
   const std::vector<penalised_site>& sites() const { return sites_; }
   std::string describe() const;
+  // The penalised sites and their terms' descriptions, as the logs record them.
+  std::vector<penalty_info> penalties() const;
 
  private:
   network<T>& net_;

@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -21,12 +19,6 @@ namespace saelab {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::pair<std::string_view, run_status> status_names[] = {
-    {"running", run_status::run_status_running},
-    {"done", run_status::run_status_done},
-    {"failed", run_status::run_status_failed},
-    {"interrupted", run_status::run_status_interrupted}};
 
 std::string host_name() {
   char buf[256] = {};
@@ -51,21 +43,6 @@ constexpr const char* run_files[] = {"status", "resolved.ini", "model.h5", "run.
 
 }  // namespace
 
-std::string_view to_string(run_status s) {
-  for (const auto& [name, value] : status_names)
-    if (value == s) return name;
-  return "?";
-}
-
-std::string utc_timestamp() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void write_run_state(const fs::path& dir, run_state s) {
   s.pid = static_cast<long>(::getpid());
   s.host = host_name();
@@ -78,6 +55,15 @@ void write_run_state(const fs::path& dir, run_state s) {
   } catch (const std::exception&) {
     if (!overwrite_in_place(dir / "status", text)) throw;
   }
+}
+
+void write_run_state(const fs::path& dir, run_status status, int epochs_done, int epochs, std::string message) {
+  run_state s;
+  s.status = status;
+  s.epochs_done = epochs_done;
+  s.epochs = epochs;
+  s.message = std::move(message);
+  write_run_state(dir, std::move(s));
 }
 
 std::optional<run_state> read_run_state(const fs::path& dir) {
@@ -95,8 +81,7 @@ std::optional<run_state> read_run_state(const fs::path& dir) {
     std::string value = line.substr(colon + 1);
     if (!value.empty() && value[0] == ' ') value.erase(0, 1);
     if (key == "status") {
-      for (const auto& [name, v] : status_names)
-        if (name == value) s.status = v, have_status = true;
+      if (const auto st = parse_run_status(value)) s.status = *st, have_status = true;
     } else if (key == "epochs") {
       std::istringstream e(value);
       std::string of;
@@ -178,7 +163,7 @@ void check_new_run_directory(const fs::path& dir, bool default_location) {
       throw run_dir_error(fmt::format("{}: a run is in progress here (process {} on {}, {}); "
                                       "choose another run.out",
                                       d, state->pid, state->host, epochs));
-    if (state->status == run_status::run_status_done) {
+    if (state->status == run_status::done) {
       if (default_location)
         throw run_dir_error(fmt::format(
             "{}: already holds a finished run of this same config ({}; the directory name is a hash of the "
@@ -189,7 +174,7 @@ void check_new_run_directory(const fs::path& dir, bool default_location) {
                                       "remove the directory to redo it",
                                       d, epochs));
     }
-    const std::string how = state->status == run_status::run_status_running
+    const std::string how = state->status == run_status::running
                                 ? "status running, but no process writes it: it was killed"
                                 : fmt::format("status {}", to_string(state->status));
     throw run_dir_error(fmt::format("{}: holds an unfinished run ({}; {} finished{}); continue it with: "

@@ -21,10 +21,10 @@
 #include <string>
 #include <string_view>
 
-namespace saelab {
+#include "io/utc_timestamp.hpp"  // for the callers of utc_timestamp() that include this
+#include "train/run_status.hpp"
 
-enum class run_status { run_status_running, run_status_done, run_status_failed, run_status_interrupted };
-std::string_view to_string(run_status s);  // "running", "done", ...
+namespace saelab {
 
 // The directory's state forbids what was asked: it holds a run already, the
 // run is done, another process writes it, it is not a run directory.
@@ -34,7 +34,7 @@ class run_dir_error : public std::runtime_error {
 };
 
 struct run_state {
-  run_status status = run_status::run_status_running;
+  run_status status = run_status::running;
   int epochs_done = 0;  // finished epochs, all in the checkpoint
   int epochs = 0;       // the run's target (train.epochs)
   std::string message;  // one line; empty when there is nothing to say
@@ -44,6 +44,10 @@ struct run_state {
 
 // Writes DIR/status atomically (pid, host and time are filled in here).
 void write_run_state(const std::filesystem::path& dir, run_state s);
+// The same for this process's run: status, epochs finished of `epochs`, and
+// an optional one-line message.
+void write_run_state(const std::filesystem::path& dir, run_status status, int epochs_done, int epochs,
+                     std::string message = {});
 // DIR/status, or nullopt when there is none. Throws run_dir_error for a
 // status file it cannot make sense of.
 std::optional<run_state> read_run_state(const std::filesystem::path& dir);
@@ -81,8 +85,5 @@ void check_new_run_directory(const std::filesystem::path& dir, bool default_loca
 // Creates `dir` (and parents) and proves it writable with a probe file it
 // then removes. Throws std::runtime_error naming the directory.
 void create_run_directory(const std::filesystem::path& dir);
-
-// "1970-01-01T00:00:00Z"
-std::string utc_timestamp();
 
 }  // namespace saelab

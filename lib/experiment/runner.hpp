@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "experiment/resume_plan.hpp"
 #include "experiment/run_dir.hpp"
 #include "experiment/trainer.hpp"
 
@@ -60,34 +61,24 @@ struct run_options {
 };
 
 // Trains cfg into a new run directory, to the end or until *stop. Returns
-// run_status_done or run_status_interrupted. Throws run_dir_error when the
+// run_status::done or run_status::interrupted. Throws run_dir_error when the
 // directory holds a run already; config_error, data_error, training_error,
 // checkpoint_error or std::runtime_error otherwise, with a message fit to
 // print as it is. Bad input fails before the directory is created; a failure
 // after that is recorded in DIR/status (failed + message) before the throw.
 run_status run_experiment(const experiment_config& cfg, const run_options& opt);
 
-// Continues the run in `dir`. `overrides` are command-line tokens as for
-// load_config, limited to resume_overridable_keys() (config_error otherwise).
-// Throws run_dir_error for a finished run (unless train.epochs is raised), a
-// directory that is not a run, or one another process writes.
+// Continues the run in `dir` as plan_resume (resume_plan.hpp) plans it.
+// `overrides` are command-line tokens as for load_config, limited to
+// resume_overridable_keys() (config_error otherwise). Throws run_dir_error
+// for a finished run (unless train.epochs is raised), a directory that is not
+// a run, or one another process writes.
 run_status resume_experiment(const std::filesystem::path& dir, const std::vector<std::string>& overrides,
                              const run_options& opt);
-
-// train.epochs (extend a run), data.dir (the data moved), run.threads (a
-// different machine: results are then no longer bitwise those of the
-// original thread count).
-const std::vector<std::string>& resume_overridable_keys();
 
 // The run directory a config goes to: run.out if set, else
 // experiments/runs/<run.name>-<8 hex digits of the config's hash>.
 std::string run_directory(const experiment_config& cfg);
-
-// The reference's figure: the first 10 test images over their
-// reconstructions (sigmoid of the logits), as dir/reconstructions.png.
-// Runs net.forward, overwriting its tape. Returns the path written.
-std::filesystem::path write_reconstruction_figure(const std::filesystem::path& dir, network<float>& net,
-                                                  const tensor<float>& test_images);
 
 // resolved.ini's text for cfg (run.out emptied, see above), after a comment
 // saying how to rerun and resume it.

@@ -12,10 +12,10 @@
 #include "config/config.hpp"
 #include "data/idx.hpp"
 #include "data/minibatcher.hpp"
-#include "experiment/activity.hpp"
 #include "experiment/objective.hpp"
 #include "layers/network.hpp"
 #include "optim/optimizer.hpp"
+#include "train/records.hpp"
 
 namespace saelab {
 
@@ -28,36 +28,6 @@ class training_error : public std::runtime_error {
 
 // The reference reports its "testing loss" on the first test batch only.
 inline constexpr std::int64_t reference_test_images = 1200;
-
-struct step_record {
-  int epoch = 0;           // 0-based
-  std::int64_t step = 0;   // global, 1-based after the update
-  std::int64_t batch = 0;  // within the epoch
-  std::int64_t batches = 0;
-  double loss = 0, reconstruction = 0, penalty = 0, learning_rate = 0;
-};
-
-struct test_record {
-  double bce = 0, mse = 0;    // whole test set
-  double bce_reference = 0;   // first reference_test_images images
-  std::vector<site_activity> activity;  // one per network site, in network order
-};
-
-struct epoch_record {
-  int epoch = 0;  // 0-based
-  // Means over the epoch's batches, weighted by batch size.
-  double loss = 0, reconstruction = 0, penalty = 0;
-  std::vector<double> site_penalty;
-  test_record test;
-  double train_seconds = 0, test_seconds = 0;
-};
-
-class training_observer {
- public:
-  virtual ~training_observer() = default;
-  virtual void on_step(const step_record& s) = 0;
-  virtual void on_epoch(const epoch_record& e) = 0;
-};
 
 class trainer {
  public:

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "io/input_file.hpp"
+#include "log/h5_repair.hpp"
 
 namespace saelab::h5 {
 
@@ -110,12 +111,16 @@ void require_file(const std::filesystem::path& path, std::string_view op) {
 
 // HDF5 refuses a file whose SWMR writer died, and suggests plain `h5clear -s`,
 // which truncated such a file in our tests; name the repair that keeps the data.
+// A state h5::repair can fix throws needs_repair.
 [[noreturn]] void fail_open(const std::filesystem::path& path, std::string_view op) {
   std::string reason = innermost_reason();
-  if (reason.find("h5clear") != std::string::npos)
+  const auto damage = detail::damage_of(reason);
+  if (damage && damage->first == damage::killed_writer)
     reason += fmt::format("; if its writer was killed, repair it with: h5clear -s --increment=0 {}",
                           path.string());
-  detail::fail_plain(path.string(), op, reason);
+  const std::string what = fmt::format("{}: cannot {}: {}", path.string(), op, reason);
+  if (damage) throw needs_repair(what, damage->first, damage->second);
+  throw error(what);
 }
 
 // Opens attribute `name` of `obj` for an in-place overwrite if it exists and

@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <numeric>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
 
 #include "data/minibatcher.hpp"
+#include "io/utc_timestamp.hpp"
 #include "layers/activation.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/conv_transpose2d.hpp"
@@ -37,15 +37,6 @@ constexpr std::int64_t schema_version = 2;  // 2: image-shaped weights of a line
 constexpr std::size_t status_reserve = 16;  // bytes: "interrupted" and room to spare
 constexpr double flush_seconds = 30;        // on_step flushes at most this often
 constexpr hsize_t epoch_chunk_rows = 64;
-
-std::string iso_utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 h5::extent extent_of(const shape& s) {
   h5::extent e;
@@ -75,16 +66,6 @@ void label(const h5::dataset& ds, std::initializer_list<std::string> axes) {
 }
 
 }  // namespace
-
-std::string_view to_string(log_status s) {
-  switch (s) {
-    case log_status::log_status_running: return "running";
-    case log_status::log_status_done: return "done";
-    case log_status::log_status_failed: return "failed";
-    case log_status::log_status_interrupted: return "interrupted";
-  }
-  return "?";
-}
 
 bool run_log::snapshot_epoch(int epoch, int epochs, int snapshot_every) {
   const int k = snapshot_every > 0 ? snapshot_every : std::max(1, (epochs + 4) / 5);
@@ -140,8 +121,8 @@ struct run_log::impl {
   }
 
   void configure(const experiment_config& cfg, const run_log_info& info, const tensor<float>& test_images,
-                 const objective<float>& obj);
-  void create_layout(const experiment_config& cfg, const std::string& ini, const objective<float>& obj,
+                 const std::vector<penalty_info>& penalties);
+  void create_layout(const experiment_config& cfg, const std::string& ini, const std::vector<penalty_info>& penalties,
                      const run_log_info& info);
   void open_layout(const std::filesystem::path& path);
   void truncate(const std::filesystem::path& path, resume_point at);
@@ -151,12 +132,12 @@ struct run_log::impl {
 
 // Settings and the probe batch, shared by a new and a reopened log.
 void run_log::impl::configure(const experiment_config& cfg, const run_log_info& info,
-                              const tensor<float>& test_images, const objective<float>& obj) {
+                              const tensor<float>& test_images, const std::vector<penalty_info>& penalties) {
   layout.loss_units = cfg.train.loss == loss_kind::loss_kind_bce ? bce_units : mse_units;
   layout.active_threshold = cfg.log.active_threshold;
   layout.every_steps = std::max(1, cfg.log.every_steps);
   for (const auto& s : net.sites()) layout.sites.push_back({s.name, extent_of(net.activation_shape(s.activation))});
-  for (const auto& s : obj.sites()) layout.penalised.push_back(s.name);
+  for (const auto& p : penalties) layout.penalised.push_back(p.site);
   every_steps = std::max(1, cfg.log.every_steps);
   epochs_planned = cfg.train.epochs;
   snapshot_every = info.snapshot_every > 0 ? info.snapshot_every : std::max(1, (epochs_planned + 4) / 5);
@@ -177,15 +158,15 @@ void run_log::impl::configure(const experiment_config& cfg, const run_log_info& 
 }
 
 void run_log::impl::create_layout(const experiment_config& cfg, const std::string& ini,
-                                  const objective<float>& obj, const run_log_info& info) {
+                                  const std::vector<penalty_info>& penalties, const run_log_info& info) {
   const h5::file& f = file;
   h5::write_attr_string(f, "schema", "saelab.run");
   h5::write_attr_int(f, "schema_version", schema_version);
   h5::write_attr_string(f, "program_version", info.program_version);
   h5::write_attr_string(f, "git_revision", info.git_revision);
   h5::write_attr_int(f, "seed", static_cast<std::int64_t>(cfg.run.seed));
-  h5::write_attr_string(f, "start_time", iso_utc_now());
-  h5::write_attr_string(f, "status", to_string(log_status::log_status_running), status_reserve);
+  h5::write_attr_string(f, "start_time", utc_timestamp());
+  h5::write_attr_string(f, "status", to_string(run_status::running), status_reserve);
   h5::write_attr_int(f, "epochs_planned", cfg.train.epochs);
   h5::write_attr_ints(f, "resumed_after_epochs", std::vector<std::int64_t>{});
   h5::write_attr_int(f, "snapshot_every", snapshot_every);
@@ -202,8 +183,8 @@ void run_log::impl::create_layout(const experiment_config& cfg, const std::strin
     const h5::extent row = extent_of(sh);
     h5::write_attr_ints(g, "shape", std::vector<std::int64_t>(row.begin(), row.end()));
     std::string penalty;
-    for (const auto& p : obj.sites())
-      if (p.name == s.name) penalty = p.term->describe();
+    for (const auto& p : penalties)
+      if (p.site == s.name) penalty = p.description;
     h5::write_attr_int(g, "penalised", penalty.empty() ? 0 : 1);
     h5::write_attr_string(g, "penalty", penalty);
     h5::write_attr_string(g, "layer", net.at(s.activation - 1).describe());
@@ -342,11 +323,11 @@ run_log::~run_log() {
 }
 
 run_log::run_log(const std::filesystem::path& path, const experiment_config& cfg, std::string resolved_ini,
-                 network<float>& net, const tensor<float>& test_images, const objective<float>& obj,
+                 network<float>& net, const tensor<float>& test_images, const std::vector<penalty_info>& penalties,
                  const run_log_info& info) {
   auto p = std::make_unique<impl>(net, h5::file::create(path));
-  p->configure(cfg, info, test_images, obj);
-  p->create_layout(cfg, resolved_ini, obj, info);
+  p->configure(cfg, info, test_images, penalties);
+  p->create_layout(cfg, resolved_ini, penalties, info);
   p->open_layout(path);
   p->file.start_swmr();
   p->flush();
@@ -354,7 +335,7 @@ run_log::run_log(const std::filesystem::path& path, const experiment_config& cfg
 }
 
 run_log run_log::reopen(const std::filesystem::path& path, const experiment_config& cfg, network<float>& net,
-                        const tensor<float>& test_images, const objective<float>& obj, const run_log_info& info,
+                        const tensor<float>& test_images, const std::vector<penalty_info>& penalties, const run_log_info& info,
                         resume_point at) {
   auto p = std::make_unique<impl>(net, h5::file::open_rw(path));
   const h5::file& f = p->file;
@@ -362,7 +343,7 @@ run_log run_log::reopen(const std::filesystem::path& path, const experiment_conf
     refuse(path, "it is not a saelab run log (no schema = saelab.run)");
   if (const auto v = h5::read_attr_int(f, "schema_version"); v != schema_version)
     refuse(path, fmt::format("its schema_version is {}, this program writes {}", v, schema_version));
-  p->configure(cfg, info, test_images, obj);
+  p->configure(cfg, info, test_images, penalties);
   if (h5::has_attr(f, "snapshot_every") && info.snapshot_every == 0)
     p->snapshot_every = static_cast<int>(h5::read_attr_int(f, "snapshot_every"));  // keep the run's rule
   if (h5::read<std::int64_t>(f, "/probe/indices") != p->probe_rows)
@@ -372,7 +353,7 @@ run_log run_log::reopen(const std::filesystem::path& path, const experiment_conf
   auto resumes = h5::read_attr_ints(f, "resumed_after_epochs");
   resumes.push_back(at.epochs);
   h5::write_attr_ints(f, "resumed_after_epochs", resumes);
-  h5::write_attr_string(f, "status", to_string(log_status::log_status_running));
+  h5::write_attr_string(f, "status", to_string(run_status::running));
   p->file.start_swmr();
   p->flush();
   p->started = clock_type::now();
@@ -395,7 +376,7 @@ void run_log::on_epoch(const epoch_record& e) {
   p.flush();
 }
 
-void run_log::set_status(log_status s) {
+void run_log::set_status(run_status s) {
   if (!p_ || p_->closed) throw std::logic_error("run_log::set_status after close");
   h5::write_attr_string(p_->file, "status", to_string(s));
   p_->flush();

@@ -4,9 +4,9 @@
 // finished epoch.
 //
 //   run_log log(dir / "run.h5", cfg, to_ini(cfg), net, data.test.images,
-//               t.objective_terms(), {.program_version = "0.1.0", .git_revision = rev});
+//               t.objective_terms().penalties(), {.program_version = "0.1.0", .git_revision = rev});
 //   t.run(log);                              // a training_observer: on_step, on_epoch
-//   log.set_status(log_status::log_status_done);
+//   log.set_status(run_status::done);
 //
 // The constructor creates every group, dataset and attribute, then starts
 // SWMR writing; afterwards rows are only appended and the status overwritten
@@ -97,14 +97,11 @@
 #include <string_view>
 
 #include "config/config.hpp"
-#include "experiment/objective.hpp"
-#include "experiment/trainer.hpp"
 #include "layers/network.hpp"
+#include "train/records.hpp"
+#include "train/run_status.hpp"
 
 namespace saelab {
-
-enum class log_status { log_status_running, log_status_done, log_status_failed, log_status_interrupted };
-std::string_view to_string(log_status s);  // "running", "done", "failed", "interrupted"
 
 struct run_log_info {
   std::string program_version;  // meson project version
@@ -127,7 +124,7 @@ class run_log final : public training_observer {
   // outlive the log; the probe pass runs net.forward, overwriting its tape,
   // at snapshot epochs. Throws h5::error on I/O failure.
   run_log(const std::filesystem::path& path, const experiment_config& cfg, std::string resolved_ini,
-          network<float>& net, const tensor<float>& test_images, const objective<float>& obj,
+          network<float>& net, const tensor<float>& test_images, const std::vector<penalty_info>& penalties,
           const run_log_info& info);
 
   // Opens an existing log for a resumed run: checks the schema and that its
@@ -136,7 +133,7 @@ class run_log final : public training_observer {
   // Throws h5::error (I/O) or std::runtime_error (a log that does not fit, or
   // holds fewer epochs or steps than `at`).
   static run_log reopen(const std::filesystem::path& path, const experiment_config& cfg, network<float>& net,
-                        const tensor<float>& test_images, const objective<float>& obj, const run_log_info& info,
+                        const tensor<float>& test_images, const std::vector<penalty_info>& penalties, const run_log_info& info,
                         resume_point at);
 
   run_log(run_log&&) noexcept;
@@ -147,7 +144,7 @@ class run_log final : public training_observer {
   void on_epoch(const epoch_record& e) override;
 
   // Overwrites the root `status` attribute in place, and flushes.
-  void set_status(log_status s);
+  void set_status(run_status s);
   // Flushes and closes; throws h5::error on failure. Further calls do nothing.
   void close();
 

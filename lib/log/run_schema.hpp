@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "experiment/trainer.hpp"
+#include "train/records.hpp"
 
 namespace saelab {
 

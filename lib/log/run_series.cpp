@@ -7,7 +7,7 @@
 #include <tuple>
 #include <type_traits>
 
-#include "experiment/activity.hpp"
+#include "train/activity.hpp"
 #include "log/h5_scales.hpp"
 #include "log/series.hpp"
 

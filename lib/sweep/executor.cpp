@@ -246,12 +246,12 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
     }
   }
   switch (s->status) {
-    case run_status::run_status_done:
+    case run_status::done:
       st.status = held.train.epochs < planned.train.epochs ? S::planned_run_status_short : S::planned_run_status_done;
       break;
-    case run_status::run_status_running: st.status = S::planned_run_status_killed; break;
-    case run_status::run_status_interrupted: st.status = S::planned_run_status_interrupted; break;
-    case run_status::run_status_failed:
+    case run_status::running: st.status = S::planned_run_status_killed; break;
+    case run_status::interrupted: st.status = S::planned_run_status_interrupted; break;
+    case run_status::failed:
       st.status = S::planned_run_status_failed;
       st.detail = s->message;
       break;

@@ -1,4 +1,4 @@
-#include "experiment/activity.hpp"
+#include "train/activity.hpp"
 
 #include <algorithm>
 #include <cmath>
