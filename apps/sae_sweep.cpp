@@ -238,8 +238,8 @@ void dry_run(const sweep_plan& plan, const fs::path& dir, const std::vector<int>
     const planned_run_state st = inspect_run(plan, row, dir);
     fmt::print("{:>4}  {:<11} {}\n", row.index, to_string(st.status), row.id);
     using S = planned_run_status;
-    if (st.status == S::planned_run_status_done || st.status == S::planned_run_status_running) continue;
-    if (st.status == S::planned_run_status_mismatch) {
+    if (st.status == S::done || st.status == S::running) continue;
+    if (st.status == S::mismatch) {
       fmt::print("      refused: {}\n", st.detail);
       continue;
     }
@@ -311,8 +311,8 @@ int main(int argc, char** argv) {
     }
     // Held until the last summary is written; a second whole sweep is refused
     // here, array tasks and shards share it (sweep_lock.hpp).
-    const sweep_lock lock = sweep_lock::acquire(dir, a.task || a.shard_sel ? sweep_lock_mode::sweep_lock_mode_shared
-                                                                          : sweep_lock_mode::sweep_lock_mode_exclusive);
+    const sweep_lock lock = sweep_lock::acquire(dir, a.task || a.shard_sel ? sweep_lock_mode::shared
+                                                                          : sweep_lock_mode::exclusive);
     check_run_dirs(plan, dir, rows);  // before anything is written
     write_plan_files(plan, dir);
     // A closed output pipe becomes a write error (and a clean stop of the

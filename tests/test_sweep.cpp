@@ -322,35 +322,35 @@ TEST_CASE("run directory states decide what a sweep does with each run", "[sweep
   };
   const experiment_config planned = planned_config(p, row, dir);
 
-  CHECK(state() == S::planned_run_status_pending);
+  CHECK(state() == S::pending);
   fs::create_directories(run);
-  CHECK(state() == S::planned_run_status_pending);  // an empty directory
+  CHECK(state() == S::pending);  // an empty directory
   std::ofstream(run / "epochs.csv") << "epoch\n";
-  CHECK(state() == S::planned_run_status_broken);  // files, no status
+  CHECK(state() == S::broken);  // files, no status
   fs::remove_all(run);
 
   fake_run(run_status::run_status_done, 2, planned);
-  CHECK(state() == S::planned_run_status_done);
+  CHECK(state() == S::done);
   fake_run(run_status::run_status_interrupted, 1, planned);
-  CHECK(state() == S::planned_run_status_interrupted);
+  CHECK(state() == S::interrupted);
   fake_run(run_status::run_status_failed, 1, planned);
-  CHECK(state() == S::planned_run_status_failed);
+  CHECK(state() == S::failed);
   fake_run(run_status::run_status_running, 1, planned);
-  CHECK(state() == S::planned_run_status_killed);  // no process holds the lock
+  CHECK(state() == S::killed);  // no process holds the lock
   {
     auto lock = run_lock::acquire(run);
-    CHECK(state() == S::planned_run_status_running);
+    CHECK(state() == S::running);
   }
   // Another thread count is the same run.
   experiment_config other_threads = planned;
   other_threads.run.threads = 1;
   fake_run(run_status::run_status_done, 2, other_threads);
-  CHECK(state() == S::planned_run_status_done);
+  CHECK(state() == S::done);
   // Fewer epochs than planned: extended by a resume.
   experiment_config shorter = planned;
   shorter.train.epochs = 1;
   fake_run(run_status::run_status_done, 1, shorter);
-  CHECK(state() == S::planned_run_status_short);
+  CHECK(state() == S::too_short);
   const auto cmd = train_command(p, row, dir, "sae-train", inspect_run(p, row, dir), 1);
   CHECK(cmd == strings{"sae-train", "--resume", run.string(), "--train.epochs=2", "--run.threads=1", "--quiet"});
   // Another config: refused.
@@ -358,7 +358,7 @@ TEST_CASE("run directory states decide what a sweep does with each run", "[sweep
   other.sparsity.rho = 0.3;
   fake_run(run_status::run_status_done, 2, other);
   const auto st = inspect_run(p, row, dir);
-  CHECK(st.status == S::planned_run_status_mismatch);
+  CHECK(st.status == S::mismatch);
   CHECK_THAT(st.detail, Catch::Contains("sparsity.rho = 0.3 in the run, 0.02 in the plan"));
   sweep_run_options opt;
   opt.rows = {0, 1};
@@ -415,7 +415,7 @@ TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuild
   REQUIRE(p.rows.size() == 6);
   for (const auto& r : p.rows)
     CHECK(inspect_run(p, r, out).status ==
-          (r.index % 2 == 0 ? planned_run_status::planned_run_status_done : planned_run_status::planned_run_status_pending));
+          (r.index % 2 == 0 ? planned_run_status::done : planned_run_status::pending));
   CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",pending,"));
 
   // The whole sweep: the shard's runs are skipped, not redone.
@@ -423,7 +423,7 @@ TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuild
   REQUIRE(run_command(base_cmd + " -j 2 > '" + log + "' 2>&1") == 0);
   CHECK_THAT(slurp(log), Catch::Contains("3 of 6 selected runs are done already; 3 to run"));
   CHECK(fs::last_write_time(out / p.rows[0].run_dir / "status") == written_before);
-  for (const auto& r : p.rows) CHECK(inspect_run(p, r, out).status == planned_run_status::planned_run_status_done);
+  for (const auto& r : p.rows) CHECK(inspect_run(p, r, out).status == planned_run_status::done);
   CHECK(fs::exists(out / "plan.csv"));
   CHECK(slurp(out / "plan.csv") == plan_csv(p));
 
@@ -551,9 +551,9 @@ TEST_CASE("sae-sweep on SIGINT stops its runs cleanly, starts no new one and exi
   INFO(slurp(f.dir / "log.txt"));
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 130);
-  CHECK(inspect_run(p, p.rows[0], out).status == planned_run_status::planned_run_status_interrupted);
-  CHECK(inspect_run(p, p.rows[1], out).status == planned_run_status::planned_run_status_interrupted);
-  CHECK(inspect_run(p, p.rows[2], out).status == planned_run_status::planned_run_status_pending);
+  CHECK(inspect_run(p, p.rows[0], out).status == planned_run_status::interrupted);
+  CHECK(inspect_run(p, p.rows[1], out).status == planned_run_status::interrupted);
+  CHECK(inspect_run(p, p.rows[2], out).status == planned_run_status::pending);
   CHECK_THAT(slurp(f.dir / "log.txt"), Catch::Contains("run the same command again to continue"));
   CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",interrupted,"));
 }

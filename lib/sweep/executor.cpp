@@ -160,15 +160,15 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const fs::path& log) {
 
 std::string_view to_string(planned_run_status s) {
   switch (s) {
-    case planned_run_status::planned_run_status_pending: return "pending";
-    case planned_run_status::planned_run_status_done: return "done";
-    case planned_run_status::planned_run_status_running: return "running";
-    case planned_run_status::planned_run_status_killed: return "killed";
-    case planned_run_status::planned_run_status_interrupted: return "interrupted";
-    case planned_run_status::planned_run_status_failed: return "failed";
-    case planned_run_status::planned_run_status_short: return "short";
-    case planned_run_status::planned_run_status_broken: return "broken";
-    case planned_run_status::planned_run_status_mismatch: return "mismatch";
+    case planned_run_status::pending: return "pending";
+    case planned_run_status::done: return "done";
+    case planned_run_status::running: return "running";
+    case planned_run_status::killed: return "killed";
+    case planned_run_status::interrupted: return "interrupted";
+    case planned_run_status::failed: return "failed";
+    case planned_run_status::too_short: return "short";
+    case planned_run_status::broken: return "broken";
+    case planned_run_status::mismatch: return "mismatch";
   }
   return "?";
 }
@@ -185,7 +185,7 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
   std::error_code ec;
   if (!fs::exists(dir, ec)) return st;
   if (!fs::is_directory(dir, ec)) {
-    st.status = S::planned_run_status_mismatch;
+    st.status = S::mismatch;
     st.detail = "exists and is not a directory";
     return st;
   }
@@ -202,25 +202,25 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
       if (lock_is_ours || tries == 10 || same_state(s, read_run_state(dir))) break;
     }
   } catch (const std::exception& e) {
-    st.status = S::planned_run_status_broken;
+    st.status = S::broken;
     st.detail = e.what();
     return st;
   }
   if (!s) {
-    if (busy) st.status = S::planned_run_status_running;  // sae-train between its lock and its first status
-    else if (!dir_is_empty(dir)) st.status = S::planned_run_status_broken, st.detail = "files but no status";
+    if (busy) st.status = S::running;  // sae-train between its lock and its first status
+    else if (!dir_is_empty(dir)) st.status = S::broken, st.detail = "files but no status";
     return st;
   }
   st.epochs_done = s->epochs_done;
   if (busy) {
-    st.status = S::planned_run_status_running;
+    st.status = S::running;
     return st;
   }
 
   // The directory must hold this row's config; only train.epochs may differ (upwards).
   const fs::path ini = dir / "resolved.ini";
   if (!fs::exists(ini, ec)) {
-    st.status = S::planned_run_status_broken;
+    st.status = S::broken;
     st.detail = "status but no resolved.ini";
     return st;
   }
@@ -228,7 +228,7 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
   try {
     held = comparable(load_config(ini.string(), {}));
   } catch (const std::exception& e) {
-    st.status = S::planned_run_status_mismatch;
+    st.status = S::mismatch;
     st.detail = fmt::format("resolved.ini does not load: {}", e.what());
     return st;
   }
@@ -240,19 +240,19 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
         diffs.push_back(fmt::format("{} = {} in the run, {} in the plan", k, it == a.end() ? "?" : it->second, v));
     const bool only_epochs = diffs.size() == 1 && diffs[0].rfind("train.epochs", 0) == 0;
     if (!only_epochs || planned.train.epochs < held.train.epochs) {
-      st.status = S::planned_run_status_mismatch;
+      st.status = S::mismatch;
       st.detail = fmt::format("{}", fmt::join(diffs, "; "));
       return st;
     }
   }
   switch (s->status) {
     case run_status::run_status_done:
-      st.status = held.train.epochs < planned.train.epochs ? S::planned_run_status_short : S::planned_run_status_done;
+      st.status = held.train.epochs < planned.train.epochs ? S::too_short : S::done;
       break;
-    case run_status::run_status_running: st.status = S::planned_run_status_killed; break;
-    case run_status::run_status_interrupted: st.status = S::planned_run_status_interrupted; break;
+    case run_status::run_status_running: st.status = S::killed; break;
+    case run_status::run_status_interrupted: st.status = S::interrupted; break;
     case run_status::run_status_failed:
-      st.status = S::planned_run_status_failed;
+      st.status = S::failed;
       st.detail = s->message;
       break;
   }
@@ -272,7 +272,7 @@ std::optional<planned_run_state> claim_row(const sweep_plan& plan, const plan_ro
   const auto lock = run_lock::try_acquire(dir);
   if (!lock) return std::nullopt;
   planned_run_state st = inspect(plan, row, sweep_dir, true);
-  if (st.status == S::planned_run_status_pending || st.status == S::planned_run_status_broken) clear_run_dir(dir);
+  if (st.status == S::pending || st.status == S::broken) clear_run_dir(dir);
   return st;
 }
 
@@ -315,9 +315,9 @@ std::vector<std::string> train_command(const sweep_plan& plan, const plan_row& r
   using S = planned_run_status;
   const fs::path dir = sweep_dir / row.run_dir;
   std::vector<std::string> argv{trainer.string()};
-  const bool resume = state.status == S::planned_run_status_killed ||
-                      state.status == S::planned_run_status_interrupted ||
-                      state.status == S::planned_run_status_failed || state.status == S::planned_run_status_short;
+  const bool resume = state.status == S::killed ||
+                      state.status == S::interrupted ||
+                      state.status == S::failed || state.status == S::too_short;
   if (resume) {
     argv.insert(argv.end(), {"--resume", dir.string(), fmt::format("--train.epochs={}", state.epochs_planned)});
   } else {
@@ -337,7 +337,7 @@ void check_run_dirs(const sweep_plan& plan, const fs::path& sweep_dir, const std
   for (int r : rows) {
     const plan_row& row = plan.rows[static_cast<std::size_t>(r)];
     const planned_run_state st = inspect_run(plan, row, sweep_dir);
-    if (st.status == planned_run_status::planned_run_status_mismatch)
+    if (st.status == planned_run_status::mismatch)
       problems.push_back(fmt::format("{}: holds a run of another config ({}); the sweep file or its base "
                                      "changed since it ran. Remove that directory to redo it, or give the sweep "
                                      "a new [sweep] name",
@@ -362,8 +362,8 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
     const plan_row& row = plan.rows[static_cast<std::size_t>(r)];
     const planned_run_state st = inspect_run(plan, row, sweep_dir);
     switch (st.status) {
-      case S::planned_run_status_done: ++res.skipped_done; break;
-      case S::planned_run_status_running: ++res.skipped_running; break;
+      case S::done: ++res.skipped_done; break;
+      case S::running: ++res.skipped_running; break;
       default: todo.push_back({r});
     }
   }
@@ -426,9 +426,9 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
       // Another process (a shard, an array task, a sae-train by hand) may
       // have taken or finished the run since the sweep began.
       const std::optional<planned_run_state> now = claim_row(plan, row, sweep_dir);
-      if (!now || now->status == S::planned_run_status_running || now->status == S::planned_run_status_done ||
-          now->status == S::planned_run_status_mismatch) {
-        const bool done = now && now->status == S::planned_run_status_done;
+      if (!now || now->status == S::running || now->status == S::done ||
+          now->status == S::mismatch) {
+        const bool done = now && now->status == S::done;
         ++(done ? res.skipped_done : res.skipped_running);
         ++finished;
         print(fmt::format("[{:>{}}/{}] {:<8}{} ({} by another process meanwhile{})", finished, width, total, "skip",
@@ -439,7 +439,7 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
       const auto argv = train_command(plan, row, sweep_dir, opt.trainer, state, threads);
       // Created here, never through a planted link; the child then only appends to it.
       write_log(log,
-                state.status == S::planned_run_status_pending ? log_open::log_open_truncate
+                state.status == S::pending ? log_open::log_open_truncate
                                                               : log_open::log_open_append,
                 fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " ")));
       children.push_back({spawn_logged(argv, log), j.row, clock::now()});
@@ -464,13 +464,13 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
       const double secs = std::chrono::duration<double>(clock::now() - c.start).count();
       std::string line;
       switch (after.status) {
-        case S::planned_run_status_done: ++res.done; line = "done"; break;
-        case S::planned_run_status_interrupted: ++res.interrupted; line = "stopped"; break;
+        case S::done: ++res.done; line = "done"; break;
+        case S::interrupted: ++res.interrupted; line = "stopped"; break;
         default: ++res.failed; line = "FAILED"; break;
       }
       line = fmt::format("[{:>{}}/{}] {:<8}{} ({:.0f} s)", finished, width, total, line, row.id, secs);
       if (opt.on_run_end) line += opt.on_run_end(row);
-      if (after.status != S::planned_run_status_done && after.status != S::planned_run_status_interrupted)
+      if (after.status != S::done && after.status != S::interrupted)
         line += fmt::format("\n        {}  (log: {}.log)", last_line((sweep_dir / row.run_dir).string() + ".log"),
                             (sweep_dir / row.run_dir).string());
       const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();

@@ -47,20 +47,20 @@
 namespace saelab {
 
 enum class planned_run_status {
-  planned_run_status_pending,
-  planned_run_status_done,
-  planned_run_status_running,
-  planned_run_status_killed,
-  planned_run_status_interrupted,
-  planned_run_status_failed,
-  planned_run_status_short,
-  planned_run_status_broken,
-  planned_run_status_mismatch,
+  pending,
+  done,
+  running,
+  killed,
+  interrupted,
+  failed,
+  too_short,
+  broken,
+  mismatch,
 };
 std::string_view to_string(planned_run_status s);  // "pending", "done", ...
 
 struct planned_run_state {
-  planned_run_status status = planned_run_status::planned_run_status_pending;
+  planned_run_status status = planned_run_status::pending;
   int epochs_done = 0;  // from DIR/status
   int epochs_planned = 0;
   std::string detail;  // mismatch: the keys that differ; failed: its message

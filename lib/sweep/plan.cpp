@@ -39,7 +39,7 @@ std::string sanitize(std::string_view s) {
 // One point of a section: the index of the value taken on each axis.
 std::vector<std::vector<std::size_t>> section_points(const sweep_section& s, sweep_mode mode) {
   std::vector<std::vector<std::size_t>> points;
-  if (mode == sweep_mode::sweep_mode_zip) {
+  if (mode == sweep_mode::zip) {
     std::size_t n = 1;
     for (const auto& a : s.axes) n = std::max(n, a.values.size());
     for (std::size_t i = 0; i < n; ++i) {
@@ -79,7 +79,7 @@ run_count count_runs(const sweep_spec& spec) {
     double approx = 1;
     for (const sweep_axis& a : s.axes) {
       const std::uint64_t n = a.values.size();
-      if (spec.mode == sweep_mode::sweep_mode_zip) {
+      if (spec.mode == sweep_mode::zip) {
         points = std::max(points, n);
         approx = std::max(approx, static_cast<double>(n));
       } else {
@@ -196,7 +196,7 @@ sweep_plan make_plan(const sweep_spec& spec) {
           problem(a.line, fmt::format("[{}] {}", name, config_message(e)));
         }
       }
-      if (spec.mode == sweep_mode::sweep_mode_zip && a.values.size() > 1) {
+      if (spec.mode == sweep_mode::zip && a.values.size() > 1) {
         if (longest == nullptr) longest = &a;
         else if (a.values.size() != longest->values.size())
           problem(a.line, fmt::format("[{}] zip mode: {} has {} values but {} (line {}) has {}; lists must have "

@@ -139,7 +139,7 @@ std::string location(const fs::path& file, int line) { return fmt::format("{}:{}
 
 }  // namespace
 
-std::string_view to_string(sweep_mode m) { return m == sweep_mode::sweep_mode_grid ? "grid" : "zip"; }
+std::string_view to_string(sweep_mode m) { return m == sweep_mode::grid ? "grid" : "zip"; }
 
 std::vector<std::string> parse_value_list(const std::string& text_in) {
   const std::string text = trim(text_in);
@@ -249,8 +249,8 @@ sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
           spec.base_as_written = value;
           if (value.empty()) problem(line_no, "[sweep] base is empty: expected the path of a config file");
         } else if (key == "mode") {
-          if (value == "grid") spec.mode = sweep_mode::sweep_mode_grid;
-          else if (value == "zip") spec.mode = sweep_mode::sweep_mode_zip;
+          if (value == "grid") spec.mode = sweep_mode::grid;
+          else if (value == "zip") spec.mode = sweep_mode::zip;
           else problem(line_no, fmt::format("[sweep] mode = '{}': expected grid or zip", value));
         } else if (key == "seeds") {
           int n = 0;

@@ -267,8 +267,8 @@ csv_table collect_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
     const planned_run_state st = inspect_run(plan, row, sweep_dir);
     cells.push_back(std::string(to_string(st.status)));
     using S = planned_run_status;
-    const bool readable = st.status != S::planned_run_status_pending && st.status != S::planned_run_status_running &&
-                          st.status != S::planned_run_status_broken && st.status != S::planned_run_status_mismatch;
+    const bool readable = st.status != S::pending && st.status != S::running &&
+                          st.status != S::broken && st.status != S::mismatch;
     const auto m = readable ? read_run_metrics(sweep_dir / row.run_dir / "run.h5") : std::nullopt;
     if (m) {
       cells.insert(cells.end(), {std::to_string(m->epochs), fmt::format("{:.1f}", m->seconds), num(m->test_bce),
