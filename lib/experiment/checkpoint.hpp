@@ -42,6 +42,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "config/ini.hpp"  // ini_values, for this header's users
 #include "layers/network.hpp"
 #include "optim/optimizer.hpp"
 #include "tensor/rng.hpp"
@@ -102,10 +103,6 @@ checkpoint_info load_checkpoint(const std::filesystem::path& path, network<float
 // "/layers/00_linear/weight[17] = nan (/params[17])": its place in the
 // checkpoint's per-layer copies and in the flat buffer.
 std::string non_finite_parameter(const network<float>& net);
-
-// The "section.key" -> value pairs of an INI text as to_ini writes it
-// ([section] headers, "key = value" lines, # comments).
-std::map<std::string, std::string> ini_values(std::string_view text);
 
 // The config a checkpoint was trained with, then `overrides` ("section.key"
 // -> value) on top. A stored config that does not load throws

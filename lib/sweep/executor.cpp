@@ -13,11 +13,11 @@
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "config/ini.hpp"
 #include "experiment/run_dir.hpp"
 #include "report/atomic_write.hpp"
 
@@ -28,26 +28,6 @@ namespace saelab {
 namespace fs = std::filesystem;
 
 namespace {
-
-// "key = value" lines of to_ini under their [section], as dotted keys.
-std::map<std::string, std::string> ini_map(const std::string& text) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(text);
-  std::string line, section;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    if (line[0] == '[') {
-      section = line.substr(1, line.find(']') - 1);
-      continue;
-    }
-    const auto eq = line.find(" =");
-    if (eq == std::string::npos) continue;
-    std::string value = line.substr(eq + 2);
-    if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-    out[section + "." + line.substr(0, eq)] = value;
-  }
-  return out;
-}
 
 // The config with what may differ between a planned run and its directory
 // neutralised: run.out (resolved.ini keeps it empty) and run.threads (-j).
@@ -233,7 +213,7 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
     return st;
   }
   if (!(held == planned)) {
-    const auto a = ini_map(to_ini(held)), b = ini_map(to_ini(planned));
+    const auto a = ini_values(to_ini(held)), b = ini_values(to_ini(planned));
     std::vector<std::string> diffs;
     for (const auto& [k, v] : b)
       if (const auto it = a.find(k); it == a.end() || it->second != v)
