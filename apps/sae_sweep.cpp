@@ -29,6 +29,7 @@
 #include "report/atomic_write.hpp"
 #include "report/quote.hpp"
 #include "sweep/executor.hpp"
+#include "sweep/next_step.hpp"
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
 #include "sweep/summary.hpp"
@@ -54,7 +55,10 @@ named by [sweep] name or the file's stem):
   summary.csv   swept keys, status, seconds and final test metrics of every run
   sweep.h5      the same columns as datasets, plus links to every run.h5
   runs/ID/      the run directories; runs/ID.log their output
-Then: sae-compare DIR compares the penalties.
+Each run's line as it ends gives the time elapsed and, once a run is done, the
+time left (the done runs' mean duration for every run still to go). The last
+line is `next: sae-compare DIR` once every run of the plan is done; until
+then it says how many are not done and why, and the command that finishes them.
 
 Running it again continues the sweep: done runs are skipped, interrupted,
 failed and killed ones are resumed (sae-train --resume), runs of a changed
@@ -359,7 +363,10 @@ int main(int argc, char** argv) {
                  res.failed == 1 ? "" : "s");
       return 1;
     }
-    fmt::print("next: sae-compare {}\n", dir.string());
+    // The whole plan, not just this shard or task, decides whether it is time to compare.
+    std::string again = shell_quote(argv[0]) + " " + shell_quote(a.sweep_file);
+    if (!a.out.empty()) again += " --out " + shell_quote(a.out);
+    fmt::print("{}\n", sweep_next_step(t, again, dir));
     return 0;
   } catch (const sweep_error& e) {
     print_problems(e.what());

@@ -25,6 +25,7 @@
 #include "log/h5.hpp"
 #include "sweep/csv.hpp"
 #include "sweep/executor.hpp"
+#include "sweep/next_step.hpp"
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
 #include "sweep/summary.hpp"
@@ -197,6 +198,42 @@ TEST_CASE("the plan is deterministic", "[sweep]") {
   std::set<std::string> ids;
   for (const auto& r : a.rows) ids.insert(r.id);
   CHECK(ids.size() == a.rows.size());
+}
+
+TEST_CASE("the time left comes from the done runs' durations and does not jump when two runs end together",
+          "[sweep]") {
+  // Four runs of 60 s, two at a time; the first two end together at 60 s.
+  // Reaping the first (the other still counted as running) and then the
+  // second must give the same estimate: 60 s for the last two runs.
+  const auto first = sweep_seconds_left({60}, {60}, 2, 2), second = sweep_seconds_left({60, 60}, {}, 2, 2);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(*first == Approx(60));
+  CHECK(*second == Approx(60));
+  // The mean of the done runs; a running run's elapsed time is subtracted.
+  CHECK(*sweep_seconds_left({10, 30}, {5}, 0, 2) == Approx(15));
+  CHECK(*sweep_seconds_left({10, 30}, {5}, 3, 1) == Approx(15 + 3 * 20));
+  CHECK(*sweep_seconds_left({10, 30}, {}, 3, 2) == Approx(40));
+  CHECK(*sweep_seconds_left({20}, {50}, 0, 1) == Approx(0));  // longer than the mean: nothing more is guessed
+  CHECK_FALSE(sweep_seconds_left({}, {5}, 3, 2));  // no run done yet: no estimate
+}
+
+TEST_CASE("sae-sweep's last line names sae-compare only when every run of the plan is done", "[sweep]") {
+  csv_table t;
+  t.header = {"index", "id", "status"};
+  auto with = [&](std::vector<std::string> statuses) {
+    t.rows.clear();
+    for (std::size_t i = 0; i < statuses.size(); ++i) t.rows.push_back({std::to_string(i), "r", statuses[i]});
+    return sweep_next_step(t, "sae-sweep s.ini", "exp/s");
+  };
+  CHECK(with({"done", "done"}) == "next: sae-compare exp/s");
+  CHECK(with({"done", "pending", "pending", "failed"}) ==
+        "sae-sweep: 3 of 4 runs are not done (1 failed, 2 pending): run sae-sweep s.ini again to finish them");
+  CHECK(with({"done", "running", "pending"}) ==
+        "sae-sweep: 2 of 3 runs are not done (1 pending, 1 running elsewhere): run sae-sweep s.ini again to finish "
+        "them");
+  CHECK(with({"done", "running"}) == "sae-sweep: 1 of 2 runs are not done (1 running elsewhere): another process "
+                                     "runs them; sae-compare once they are done");
 }
 
 TEST_CASE("shards together are the whole plan, each row once; a task is one row", "[sweep]") {

@@ -312,6 +312,19 @@ std::vector<std::string> train_command(const sweep_plan& plan, const plan_row& r
   return argv;
 }
 
+std::optional<double> sweep_seconds_left(const std::vector<double>& done_seconds,
+                                         const std::vector<double>& running_elapsed, int not_started, int jobs) {
+  if (done_seconds.empty()) return std::nullopt;
+  double mean = 0;
+  for (double d : done_seconds) mean += d / static_cast<double>(done_seconds.size());
+  // When each slot is free again; the runs not started go to the first free slot.
+  std::vector<double> free_at(static_cast<std::size_t>(std::max<int>(jobs, static_cast<int>(running_elapsed.size()))),
+                              0.0);
+  for (std::size_t i = 0; i < running_elapsed.size(); ++i) free_at[i] = std::max(0.0, mean - running_elapsed[i]);
+  for (int i = 0; i < not_started; ++i) *std::min_element(free_at.begin(), free_at.end()) += mean;
+  return *std::max_element(free_at.begin(), free_at.end());
+}
+
 void check_run_dirs(const sweep_plan& plan, const fs::path& sweep_dir, const std::vector<int>& rows) {
   std::vector<std::string> problems;
   for (int r : rows) {
@@ -445,11 +458,20 @@ class sweep_loop {
     if (after.status != S::done && after.status != S::interrupted)
       line += fmt::format("\n        {}  (log: {}.log)", last_line((dir_ / row.run_dir).string() + ".log"),
                           (dir_ / row.run_dir).string());
-    const double elapsed = std::chrono::duration<double>(clock::now() - t0_).count();
-    const int left = total_ - finished_;
-    if (left > 0 && !res_.stopped)
-      line += fmt::format("  [{} elapsed, about {} left]", clock_text(elapsed), clock_text(elapsed / finished_ * left));
+    if (after.status == S::done) done_seconds_.push_back(secs);
+    if (finished_ < total_ && !res_.stopped) line += progress_text();
     return line;
+  }
+
+  // "  [1:02 elapsed, about 3:10 left]"; no estimate before a run has finished done.
+  std::string progress_text() const {
+    const auto now = clock::now();
+    std::vector<double> running;
+    for (const child& c : children_) running.push_back(std::chrono::duration<double>(now - c.start).count());
+    const auto left = sweep_seconds_left(done_seconds_, running, static_cast<int>(todo_.size() - next_), jobs_);
+    const std::string elapsed = clock_text(std::chrono::duration<double>(now - t0_).count());
+    return left ? fmt::format("  [{} elapsed, about {} left]", elapsed, clock_text(*left))
+                : fmt::format("  [{} elapsed]", elapsed);
   }
 
   const sweep_plan& plan_;
@@ -463,6 +485,7 @@ class sweep_loop {
   std::size_t next_ = 0;
   int finished_ = 0;
   std::vector<child> children_;
+  std::vector<double> done_seconds_;  // of the runs that finished done
   const clock::time_point t0_ = clock::now();
 };
 

@@ -107,6 +107,14 @@ struct sweep_run_result {
   bool stopped = false;  // a signal stopped the sweep
 };
 
+// The seconds a sweep has left: the runs not started and the rest of the
+// running ones, each taking the mean of the measured durations of the runs
+// that finished done, shared among `jobs` slots in start order. nullopt before
+// a run has finished done. It depends on the runs' durations only, not on the
+// order in which two runs ending together are seen.
+std::optional<double> sweep_seconds_left(const std::vector<double>& done_seconds,
+                                         const std::vector<double>& running_elapsed, int not_started, int jobs);
+
 // Throws sweep_error listing every selected row whose directory holds a run
 // of another config (status mismatch).
 void check_run_dirs(const sweep_plan& plan, const std::filesystem::path& sweep_dir, const std::vector<int>& rows);
