@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "io/input_file.hpp"
 #include "report/atomic_write.hpp"
 #include "report/gnuplot.hpp"
 #include "report/quote.hpp"
@@ -80,6 +81,42 @@ std::string gp_header(const std::string& stem, int w, int h) {
       "set output '{0}.png'\n"
       "set grid\n",
       stem, w, h);
+}
+
+// What every output is made from.
+struct comparison {
+  fs::path dir;
+  std::string site;
+  std::vector<setting_stats> settings;
+  std::vector<std::string> kinds;
+  std::vector<matched_level> levels;
+  std::optional<std::pair<std::size_t, std::size_t>> pair;  // the matched pair (nearest_pair)
+  int done = 0;                                             // finished runs
+  std::int64_t units = 0;
+};
+
+comparison read_comparison(const fs::path& dir, const comparison_options& opt) {
+  const fs::path summary_path = dir / "summary.csv";
+  std::error_code ec;
+  if (!fs::exists(summary_path, ec))
+    throw std::runtime_error(fmt::format("{}: no summary.csv; run sae-sweep first (or sae-sweep SWEEP --collect)",
+                                         dir.string()));
+  const csv_table summary = read_csv(summary_path);
+  const auto sites = summary_sites(summary);
+  if (sites.empty()) throw std::runtime_error(fmt::format("{}: no site columns", summary_path.string()));
+  comparison c;
+  c.dir = dir;
+  c.site = opt.site.empty() ? sites.front() : opt.site;
+  c.settings = aggregate_settings(summary, c.site);
+  if (c.settings.empty())
+    throw std::runtime_error(fmt::format("{}: no finished run yet (status done)", summary_path.string()));
+  mark_frontiers(c.settings);
+  c.kinds = kinds_of(c.settings);
+  c.levels = match_levels(c.settings, c.kinds, opt.levels);
+  if (c.kinds.size() >= 2) c.pair = nearest_pair(c.settings, c.kinds[0], c.kinds[1]);
+  for (const auto& r : summary.rows) c.done += r[summary.column("status")] == "done";
+  c.units = c.settings.front().units;
+  return c;
 }
 
 // Frontier plot. Per kind: every setting with its error bars, the path of
@@ -174,11 +211,44 @@ std::optional<std::pair<std::vector<double>, std::vector<double>>> mean_histogra
   return std::make_pair(edges, frac);
 }
 
-bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, const setting_stats& b,
-                    const std::string& site) {
-  const auto ha = mean_histogram(dir, a, site), hb = mean_histogram(dir, b, site);
-  if (!ha || !hb || ha->first != hb->first) return false;
-  const auto& edges = ha->first;
+// The matched pair's histograms, averaged over seeds; or why they cannot be drawn.
+struct pair_histograms {
+  std::vector<double> edges, a, b;  // log10 bin edges; fraction of units per bin
+};
+
+std::optional<pair_histograms> matched_histograms(const comparison& c, std::string& why) {
+  if (!c.pair) {
+    why = c.kinds.size() < 2 ? "needs two penalty kinds with finished runs" : "a penalty kind has no frontier";
+    return std::nullopt;
+  }
+  const setting_stats* both[] = {&c.settings[c.pair->first], &c.settings[c.pair->second]};
+  std::optional<std::pair<std::vector<double>, std::vector<double>>> h[2];
+  for (int i = 0; i < 2; ++i) {
+    const setting_stats& s = *both[i];
+    h[i] = mean_histogram(c.dir, s, c.site);
+    if (h[i]) continue;
+    std::error_code ec;
+    const bool absent = std::none_of(s.run_dirs.begin(), s.run_dirs.end(),
+                                     [&](const std::string& rd) { return fs::exists(c.dir / rd / "run.h5", ec); });
+    const std::string log = s.run_dirs.empty() ? std::string("?") : (c.dir / s.run_dirs.front() / "run.h5").string();
+    why = absent ? fmt::format("needs the run logs of {} {}, which are not here (no {})", kind_name(s.kind),
+                               s.setting, log)
+                 : fmt::format("the run logs of {} {} hold no rho_hat histogram of site {} (e.g. {})",
+                               kind_name(s.kind), s.setting, c.site, log);
+    return std::nullopt;
+  }
+  if (h[0]->first != h[1]->first) {
+    why = "the two settings' histograms have different bins";
+    return std::nullopt;
+  }
+  return pair_histograms{h[0]->first, h[0]->second, h[1]->second};
+}
+
+void histogram_plot(writer& w, const comparison& c, const pair_histograms& h) {
+  const setting_stats& a = c.settings[c.pair->first];
+  const setting_stats& b = c.settings[c.pair->second];
+  const std::string& site = c.site;
+  const auto& edges = h.edges;
   std::string dat = fmt::format(
       "# log10 rho_hat histograms of site {}, fraction of units (mean over seeds)\n"
       "# A = {} {} (test BCE {:.5f}), B = {} {} (test BCE {:.5f})\n"
@@ -187,8 +257,8 @@ bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, cons
       one_line(site), one_line(kind_name(a.kind)), one_line(a.setting), a.test_bce.mean, one_line(kind_name(b.kind)),
       one_line(b.setting), b.test_bce.mean, edges.front(), edges.back());
   for (std::size_t i = 0; i + 1 < edges.size(); ++i)
-    dat += fmt::format("{} {} {} {} {}\n", edges[i], edges[i + 1], (edges[i] + edges[i + 1]) / 2, g7(ha->second[i]),
-                       g7(hb->second[i]));
+    dat += fmt::format("{} {} {} {} {}\n", edges[i], edges[i + 1], (edges[i] + edges[i + 1]) / 2, g7(h.a[i]),
+                       g7(h.b[i]));
   auto legend = [](const setting_stats& s) {
     return fmt::format("{} {}: test BCE {:.4f}, L0 {:.1f}, dead {:.0f}%", kind_name(s.kind), s.setting,
                        s.test_bce.mean, s.l0.mean, 100 * s.dead_fraction.mean);
@@ -207,7 +277,6 @@ bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, cons
       "     '' using 3:5 with boxes lc rgb '{}' title {}\n",
       kind_color(0), gnuplot_quote(legend(a)), kind_color(1), gnuplot_quote(legend(b)));
   w.plot("rho_hat_matched", dat, gp);
-  return true;
 }
 
 void weight_plot(writer& w, const std::vector<setting_stats>& settings, const std::vector<std::string>& kinds,
@@ -291,42 +360,6 @@ constexpr metric metrics[] = {
     {"rho_hat_median", "median rho_hat", "med.rho", 10, &setting_stats::rho_hat_median,
      &activity_values::rho_hat_median, general},
 };
-
-// What every output is made from.
-struct comparison {
-  fs::path dir;
-  std::string site;
-  std::vector<setting_stats> settings;
-  std::vector<std::string> kinds;
-  std::vector<matched_level> levels;
-  std::optional<std::pair<std::size_t, std::size_t>> pair;  // the matched pair (nearest_pair)
-  int done = 0;                                             // finished runs
-  std::int64_t units = 0;
-};
-
-comparison read_comparison(const fs::path& dir, const comparison_options& opt) {
-  const fs::path summary_path = dir / "summary.csv";
-  std::error_code ec;
-  if (!fs::exists(summary_path, ec))
-    throw std::runtime_error(fmt::format("{}: no summary.csv; run sae-sweep first (or sae-sweep SWEEP --collect)",
-                                         dir.string()));
-  const csv_table summary = read_csv(summary_path);
-  const auto sites = summary_sites(summary);
-  if (sites.empty()) throw std::runtime_error(fmt::format("{}: no site columns", summary_path.string()));
-  comparison c;
-  c.dir = dir;
-  c.site = opt.site.empty() ? sites.front() : opt.site;
-  c.settings = aggregate_settings(summary, c.site);
-  if (c.settings.empty())
-    throw std::runtime_error(fmt::format("{}: no finished run yet (status done)", summary_path.string()));
-  mark_frontiers(c.settings);
-  c.kinds = kinds_of(c.settings);
-  c.levels = match_levels(c.settings, c.kinds, opt.levels);
-  if (c.kinds.size() >= 2) c.pair = nearest_pair(c.settings, c.kinds[0], c.kinds[1]);
-  for (const auto& r : summary.rows) c.done += r[summary.column("status")] == "done";
-  c.units = c.settings.front().units;
-  return c;
-}
 
 std::string comparison_csv(const comparison& c) {
   csv_table t;
@@ -500,23 +533,43 @@ std::string comparison_md(const comparison& c, bool have_hist) {
   return md;
 }
 
+// The figures an existing comparison.md shows that the one about to be
+// written would not: today only rho_hat_matched can be missing, when the
+// run directories (not committed with a study) are absent.
+std::vector<std::string> figures_lost(const fs::path& md, bool have_hist) {
+  std::error_code ec;
+  if (have_hist || !fs::exists(md, ec)) return {};
+  const std::string figure = "figures/rho_hat_matched.png";
+  if (read_input_text(md, "a comparison.md").find("](" + figure + ")") == std::string::npos) return {};
+  return {figure};
+}
+
 }  // namespace
 
 comparison_output write_comparison(const fs::path& dir, const comparison_options& opt) {
   const comparison c = read_comparison(dir, opt);
+  std::string no_hist_why;
+  const std::optional<pair_histograms> hist = matched_histograms(c, no_hist_why);
+  const std::vector<std::string> lost = figures_lost(dir / "comparison.md", hist.has_value());
+  const std::string lost_text = fmt::format("{} shows {}, which cannot be drawn now: {}",
+                                            (dir / "comparison.md").string(), fmt::join(lost, ", "), no_hist_why);
+  if (!lost.empty() && !opt.force)
+    throw std::runtime_error(lost_text + "; nothing written (--force rewrites it without them)");
+
   writer w{dir, dir / "figures", {}};
   std::error_code ec;
   fs::create_directories(w.fig, ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create: {}", w.fig.string(), ec.message()));
+  if (!lost.empty()) w.out.warnings.push_back(lost_text + "; rewritten without them (--force)");
+  if (!hist) w.out.not_drawn.push_back(fmt::format("{}: {}", (w.fig / "rho_hat_matched.png").string(), no_hist_why));
 
   w.file(dir / "comparison.csv", comparison_csv(c));
   w.file(dir / "matched.csv", matched_csv(c));
   frontier_plot(w, c.settings, c.kinds, false, c.site, c.units);
   frontier_plot(w, c.settings, c.kinds, true, c.site, c.units);
-  const bool have_hist =
-      c.pair && histogram_plot(w, dir, c.settings[c.pair->first], c.settings[c.pair->second], c.site);
+  if (hist) histogram_plot(w, c, *hist);
   weight_plot(w, c.settings, c.kinds, c.site);
-  w.file(dir / "comparison.md", comparison_md(c, have_hist));
+  w.file(dir / "comparison.md", comparison_md(c, hist.has_value()));
 
   std::string text = terminal_text(c);
   text += fmt::format("\nWritten: {}, {}, {}\n", (dir / "comparison.md").string(), (dir / "comparison.csv").string(),
@@ -525,6 +578,8 @@ comparison_output write_comparison(const fs::path& dir, const comparison_options
                       w.out.pngs < w.out.plots ? "; install gnuplot-nox for the rest" : "", w.fig.string());
   for (const auto& p : w.out.files)
     if (p.extension() == ".png") text += fmt::format("  {}\n", p.string());
+  if (!w.out.not_drawn.empty()) text += "Not drawn:\n";
+  for (const auto& n : w.out.not_drawn) text += fmt::format("  {}\n", n);
   w.out.text = text;
   return w.out;
 }
