@@ -200,6 +200,36 @@ TEST_CASE("the plan is deterministic", "[sweep]") {
   CHECK(ids.size() == a.rows.size());
 }
 
+TEST_CASE("rebuilding the summary keeps the done rows of runs whose directories are absent (a committed study)",
+          "[sweep]") {
+  sweep_files f("sweep_committed");
+  const sweep_plan plan = f.plan("", "[grid]\nsparsity.rho = 0.1, 0.2\n");
+  const fs::path dir = f.dir / "s";
+  fs::create_directories(dir);
+  csv_table t = collect_summary(plan, dir);
+  REQUIRE(t.rows.size() == 2);
+  CHECK(t.rows[0][t.column("status")] == "pending");
+  // As committed: the summary of finished runs, without their directories.
+  t.rows[0][t.column("status")] = "done";
+  t.rows[0][t.column("test_bce")] = "0.1";
+  write_summary(plan, dir, t);
+
+  const csv_table again = collect_summary(plan, dir);
+  CHECK(again.rows[0] == t.rows[0]);
+  CHECK(again.rows[1][again.column("status")] == "pending");
+  write_summary(plan, dir, again);
+  CHECK(read_sweep_h5_runs(dir / "sweep.h5").rows[0][t.column("status")] == "done");
+  {
+    const h5::file h = h5::file::open_read(dir / "sweep.h5");
+    H5G_info_t info{};
+    REQUIRE(H5Gget_info_by_name(h.id(), "/run_logs", &info, H5P_DEFAULT) >= 0);
+    CHECK(info.nlinks == 0);  // no link to a run.h5 that is not there
+  }
+  // A directory, even an empty one, is what the run is now.
+  fs::create_directories(dir / plan.rows[0].run_dir);
+  CHECK(collect_summary(plan, dir).rows[0][t.column("status")] == "pending");
+}
+
 TEST_CASE("the time left comes from the done runs' durations and does not jump when two runs end together",
           "[sweep]") {
   // Four runs of 60 s, two at a time; the first two end together at 60 s.
