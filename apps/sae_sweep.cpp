@@ -53,7 +53,7 @@ named by [sweep] name or the file's stem):
   plan.csv      one row per run: index, id, label, seed, swept keys, run_dir
   sweep.ini     the sweep file as run
   summary.csv   swept keys, status, seconds and final test metrics of every run
-  sweep.h5      the same columns as datasets, plus links to every run.h5
+  sweep.h5      the same columns as datasets, plus links to the run.h5 files that exist
   runs/ID/      the run directories; runs/ID.log their output
 Each run's line as it ends gives the time elapsed and, once a run is done, the
 time left (the done runs' mean duration for every run still to go). The last
