@@ -16,7 +16,7 @@
 
 namespace {
 
-constexpr const char* usage = R"(usage: sae-compare SWEEP_DIR [--site NAME] [--levels N]
+constexpr const char* usage = R"(usage: sae-compare SWEEP_DIR [--site NAME] [--levels N] [--force]
 
 Compares the penalty kinds (sparsity.kind) of the sweep in SWEEP_DIR, from its
 summary.csv: per setting (runs averaged over seeds), the Pareto frontier of test
@@ -27,8 +27,14 @@ figures/{frontier_l0,frontier_dead,rho_hat_matched,activity_vs_weight}.{dat,gp,p
 
   --site NAME   the activation site compared (default: the first in the summary)
   --levels N    matched test-BCE levels (default 5)
+  --force       rewrite comparison.md even when it loses a figure it shows
   --help        this text
-Exit status: 0 written, 2 usage, 1 no summary or no finished run.
+A figure that cannot be drawn is listed at the end, with why. The matched
+pair's histograms need the runs' run.h5 files, which a committed study does
+not hold: when SWEEP_DIR/comparison.md shows a figure that cannot be drawn
+now, nothing is written unless --force (which warns).
+Exit status: 0 written, 2 usage, 1 no summary, no finished run, or a
+comparison.md that would lose a figure.
 )";
 
 }  // namespace
@@ -46,7 +52,9 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "sae-compare: {} needs a value\n", a);
       return 2;
     }
-    if (a == "--site") {
+    if (a == "--force") {
+      opt.force = true;
+    } else if (a == "--site") {
       opt.site = argv[++i];
     } else if (a == "--levels") {
       const std::string v = argv[++i];
@@ -75,6 +83,7 @@ int main(int argc, char** argv) {
   try {
     const auto out = saelab::write_comparison(dir, opt);
     fmt::print("{}", out.text);
+    for (const auto& w : out.warnings) fmt::print(stderr, "sae-compare: warning: {}\n", w);
   } catch (const std::exception& e) {
     fmt::print(stderr, "sae-compare: {}\n", e.what());
     return 1;

@@ -29,6 +29,7 @@
 #include "report/atomic_write.hpp"
 #include "report/quote.hpp"
 #include "sweep/executor.hpp"
+#include "sweep/next_step.hpp"
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
 #include "sweep/summary.hpp"
@@ -52,9 +53,12 @@ named by [sweep] name or the file's stem):
   plan.csv      one row per run: index, id, label, seed, swept keys, run_dir
   sweep.ini     the sweep file as run
   summary.csv   swept keys, status, seconds and final test metrics of every run
-  sweep.h5      the same columns as datasets, plus links to every run.h5
+  sweep.h5      the same columns as datasets, plus links to the run.h5 files that exist
   runs/ID/      the run directories; runs/ID.log their output
-Then: sae-compare DIR compares the penalties.
+Each run's line as it ends gives the time elapsed and, once a run is done, the
+time left (the done runs' mean duration for every run still to go). The last
+line is `next: sae-compare DIR` once every run of the plan is done; until
+then it says how many are not done and why, and the command that finishes them.
 
 Running it again continues the sweep: done runs are skipped, interrupted,
 failed and killed ones are resumed (sae-train --resume), runs of a changed
@@ -238,8 +242,8 @@ void dry_run(const sweep_plan& plan, const fs::path& dir, const std::vector<int>
     const planned_run_state st = inspect_run(plan, row, dir);
     fmt::print("{:>4}  {:<11} {}\n", row.index, to_string(st.status), row.id);
     using S = planned_run_status;
-    if (st.status == S::planned_run_status_done || st.status == S::planned_run_status_running) continue;
-    if (st.status == S::planned_run_status_mismatch) {
+    if (st.status == S::done || st.status == S::running) continue;
+    if (st.status == S::mismatch) {
       fmt::print("      refused: {}\n", st.detail);
       continue;
     }
@@ -311,8 +315,8 @@ int main(int argc, char** argv) {
     }
     // Held until the last summary is written; a second whole sweep is refused
     // here, array tasks and shards share it (sweep_lock.hpp).
-    const sweep_lock lock = sweep_lock::acquire(dir, a.task || a.shard_sel ? sweep_lock_mode::sweep_lock_mode_shared
-                                                                          : sweep_lock_mode::sweep_lock_mode_exclusive);
+    const sweep_lock lock = sweep_lock::acquire(dir, a.task || a.shard_sel ? sweep_lock_mode::shared
+                                                                          : sweep_lock_mode::exclusive);
     check_run_dirs(plan, dir, rows);  // before anything is written
     write_plan_files(plan, dir);
     // A closed output pipe becomes a write error (and a clean stop of the
@@ -359,7 +363,10 @@ int main(int argc, char** argv) {
                  res.failed == 1 ? "" : "s");
       return 1;
     }
-    fmt::print("next: sae-compare {}\n", dir.string());
+    // The whole plan, not just this shard or task, decides whether it is time to compare.
+    std::string again = shell_quote(argv[0]) + " " + shell_quote(a.sweep_file);
+    if (!a.out.empty()) again += " --out " + shell_quote(a.out);
+    fmt::print("{}\n", sweep_next_step(t, again, dir));
     return 0;
   } catch (const sweep_error& e) {
     print_problems(e.what());

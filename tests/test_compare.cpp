@@ -198,7 +198,40 @@ TEST_CASE("write_comparison writes the report, tables and plot scripts", "[compa
   CHECK(m.rows.size() == 10);  // 5 levels, 2 kinds
   CHECK_THAT(slurp(dir / "figures/frontier_l0.gp"), Catch::Contains("'frontier_l0.dat' index 0"));
 
+  // The matched pair's histograms need its runs' run.h5: said, not silently left out.
+  REQUIRE(out.not_drawn.size() == 1);
+  CHECK_THAT(out.not_drawn[0], Catch::Contains("rho_hat_matched.png: needs the run logs of") &&
+                                   Catch::Contains("which are not here"));
+  CHECK_THAT(out.text, Catch::Contains("Not drawn:"));
+  CHECK(out.warnings.empty());
+
   // No summary: a clear error.
   temp_dir empty("compare_empty");
   CHECK_THROWS_WITH(write_comparison(empty.path, {}), Catch::Contains("no summary.csv"));
+}
+
+TEST_CASE("write_comparison does not silently rewrite a comparison.md with a figure it cannot draw now",
+          "[compare]") {
+  temp_dir dir("compare_committed");
+  summary_builder b;
+  b.kl(0.05, 1e-3, 42, 0.12, 50);
+  b.l1(1e-3, 42, 0.13, 30, 0.4);
+  std::ofstream(dir / "summary.csv") << to_csv(b.t);
+  // As committed with a study: written when the runs were there.
+  const std::string committed = "| rho_hat histograms of the matched pair | ![](figures/rho_hat_matched.png) |\n";
+  std::ofstream(dir / "comparison.md") << committed;
+  CHECK_THROWS_WITH(write_comparison(dir.path, {}),
+                    Catch::Contains("comparison.md shows figures/rho_hat_matched.png, which cannot be drawn now") &&
+                        Catch::Contains("nothing written"));
+  CHECK(slurp(dir / "comparison.md") == committed);
+  CHECK_FALSE(fs::exists(dir / "comparison.csv"));
+
+  comparison_options force;
+  force.force = true;
+  const auto out = write_comparison(dir.path, force);
+  REQUIRE(out.warnings.size() == 1);
+  CHECK_THAT(out.warnings[0], Catch::Contains("rewritten without them"));
+  CHECK_THAT(slurp(dir / "comparison.md"), !Catch::Contains("rho_hat_matched"));
+  // Once rewritten, it shows nothing it would lose: no refusal, no warning.
+  CHECK(write_comparison(dir.path, {}).warnings.empty());
 }

@@ -25,6 +25,7 @@
 #include "log/h5.hpp"
 #include "sweep/csv.hpp"
 #include "sweep/executor.hpp"
+#include "sweep/next_step.hpp"
 #include "sweep/plan.hpp"
 #include "sweep/spec.hpp"
 #include "sweep/summary.hpp"
@@ -199,6 +200,72 @@ TEST_CASE("the plan is deterministic", "[sweep]") {
   CHECK(ids.size() == a.rows.size());
 }
 
+TEST_CASE("rebuilding the summary keeps the done rows of runs whose directories are absent (a committed study)",
+          "[sweep]") {
+  sweep_files f("sweep_committed");
+  const sweep_plan plan = f.plan("", "[grid]\nsparsity.rho = 0.1, 0.2\n");
+  const fs::path dir = f.dir / "s";
+  fs::create_directories(dir);
+  csv_table t = collect_summary(plan, dir);
+  REQUIRE(t.rows.size() == 2);
+  CHECK(t.rows[0][t.column("status")] == "pending");
+  // As committed: the summary of finished runs, without their directories.
+  t.rows[0][t.column("status")] = "done";
+  t.rows[0][t.column("test_bce")] = "0.1";
+  write_summary(plan, dir, t);
+
+  const csv_table again = collect_summary(plan, dir);
+  CHECK(again.rows[0] == t.rows[0]);
+  CHECK(again.rows[1][again.column("status")] == "pending");
+  write_summary(plan, dir, again);
+  CHECK(read_sweep_h5_runs(dir / "sweep.h5").rows[0][t.column("status")] == "done");
+  {
+    const h5::file h = h5::file::open_read(dir / "sweep.h5");
+    H5G_info_t info{};
+    REQUIRE(H5Gget_info_by_name(h.id(), "/run_logs", &info, H5P_DEFAULT) >= 0);
+    CHECK(info.nlinks == 0);  // no link to a run.h5 that is not there
+  }
+  // A directory, even an empty one, is what the run is now.
+  fs::create_directories(dir / plan.rows[0].run_dir);
+  CHECK(collect_summary(plan, dir).rows[0][t.column("status")] == "pending");
+}
+
+TEST_CASE("the time left comes from the done runs' durations and does not jump when two runs end together",
+          "[sweep]") {
+  // Four runs of 60 s, two at a time; the first two end together at 60 s.
+  // Reaping the first (the other still counted as running) and then the
+  // second must give the same estimate: 60 s for the last two runs.
+  const auto first = sweep_seconds_left({60}, {60}, 2, 2), second = sweep_seconds_left({60, 60}, {}, 2, 2);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(*first == Approx(60));
+  CHECK(*second == Approx(60));
+  // The mean of the done runs; a running run's elapsed time is subtracted.
+  CHECK(*sweep_seconds_left({10, 30}, {5}, 0, 2) == Approx(15));
+  CHECK(*sweep_seconds_left({10, 30}, {5}, 3, 1) == Approx(15 + 3 * 20));
+  CHECK(*sweep_seconds_left({10, 30}, {}, 3, 2) == Approx(40));
+  CHECK(*sweep_seconds_left({20}, {50}, 0, 1) == Approx(0));  // longer than the mean: nothing more is guessed
+  CHECK_FALSE(sweep_seconds_left({}, {5}, 3, 2));  // no run done yet: no estimate
+}
+
+TEST_CASE("sae-sweep's last line names sae-compare only when every run of the plan is done", "[sweep]") {
+  csv_table t;
+  t.header = {"index", "id", "status"};
+  auto with = [&](std::vector<std::string> statuses) {
+    t.rows.clear();
+    for (std::size_t i = 0; i < statuses.size(); ++i) t.rows.push_back({std::to_string(i), "r", statuses[i]});
+    return sweep_next_step(t, "sae-sweep s.ini", "exp/s");
+  };
+  CHECK(with({"done", "done"}) == "next: sae-compare exp/s");
+  CHECK(with({"done", "pending", "pending", "failed"}) ==
+        "sae-sweep: 3 of 4 runs are not done (1 failed, 2 pending): run sae-sweep s.ini again to finish them");
+  CHECK(with({"done", "running", "pending"}) ==
+        "sae-sweep: 2 of 3 runs are not done (1 pending, 1 running elsewhere): run sae-sweep s.ini again to finish "
+        "them");
+  CHECK(with({"done", "running"}) == "sae-sweep: 1 of 2 runs are not done (1 running elsewhere): another process "
+                                     "runs them; sae-compare once they are done");
+}
+
 TEST_CASE("shards together are the whole plan, each row once; a task is one row", "[sweep]") {
   for (int rows : {0, 1, 7, 12}) {
     for (int n : {1, 2, 3, 5}) {
@@ -322,35 +389,35 @@ TEST_CASE("run directory states decide what a sweep does with each run", "[sweep
   };
   const experiment_config planned = planned_config(p, row, dir);
 
-  CHECK(state() == S::planned_run_status_pending);
+  CHECK(state() == S::pending);
   fs::create_directories(run);
-  CHECK(state() == S::planned_run_status_pending);  // an empty directory
+  CHECK(state() == S::pending);  // an empty directory
   std::ofstream(run / "epochs.csv") << "epoch\n";
-  CHECK(state() == S::planned_run_status_broken);  // files, no status
+  CHECK(state() == S::broken);  // files, no status
   fs::remove_all(run);
 
   fake_run(run_status::done, 2, planned);
-  CHECK(state() == S::planned_run_status_done);
+  CHECK(state() == S::done);
   fake_run(run_status::interrupted, 1, planned);
-  CHECK(state() == S::planned_run_status_interrupted);
+  CHECK(state() == S::interrupted);
   fake_run(run_status::failed, 1, planned);
-  CHECK(state() == S::planned_run_status_failed);
+  CHECK(state() == S::failed);
   fake_run(run_status::running, 1, planned);
-  CHECK(state() == S::planned_run_status_killed);  // no process holds the lock
+  CHECK(state() == S::killed);  // no process holds the lock
   {
     auto lock = run_lock::acquire(run);
-    CHECK(state() == S::planned_run_status_running);
+    CHECK(state() == S::running);
   }
   // Another thread count is the same run.
   experiment_config other_threads = planned;
   other_threads.run.threads = 1;
   fake_run(run_status::done, 2, other_threads);
-  CHECK(state() == S::planned_run_status_done);
+  CHECK(state() == S::done);
   // Fewer epochs than planned: extended by a resume.
   experiment_config shorter = planned;
   shorter.train.epochs = 1;
   fake_run(run_status::done, 1, shorter);
-  CHECK(state() == S::planned_run_status_short);
+  CHECK(state() == S::too_short);
   const auto cmd = train_command(p, row, dir, "sae-train", inspect_run(p, row, dir), 1);
   CHECK(cmd == strings{"sae-train", "--resume", run.string(), "--train.epochs=2", "--run.threads=1", "--quiet"});
   // Another config: refused.
@@ -358,7 +425,7 @@ TEST_CASE("run directory states decide what a sweep does with each run", "[sweep
   other.sparsity.rho = 0.3;
   fake_run(run_status::done, 2, other);
   const auto st = inspect_run(p, row, dir);
-  CHECK(st.status == S::planned_run_status_mismatch);
+  CHECK(st.status == S::mismatch);
   CHECK_THAT(st.detail, Catch::Contains("sparsity.rho = 0.3 in the run, 0.02 in the plan"));
   sweep_run_options opt;
   opt.rows = {0, 1};
@@ -415,7 +482,7 @@ TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuild
   REQUIRE(p.rows.size() == 6);
   for (const auto& r : p.rows)
     CHECK(inspect_run(p, r, out).status ==
-          (r.index % 2 == 0 ? planned_run_status::planned_run_status_done : planned_run_status::planned_run_status_pending));
+          (r.index % 2 == 0 ? planned_run_status::done : planned_run_status::pending));
   CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",pending,"));
 
   // The whole sweep: the shard's runs are skipped, not redone.
@@ -423,7 +490,7 @@ TEST_CASE("sae-sweep end to end: runs, resume skips done runs, --collect rebuild
   REQUIRE(run_command(base_cmd + " -j 2 > '" + log + "' 2>&1") == 0);
   CHECK_THAT(slurp(log), Catch::Contains("3 of 6 selected runs are done already; 3 to run"));
   CHECK(fs::last_write_time(out / p.rows[0].run_dir / "status") == written_before);
-  for (const auto& r : p.rows) CHECK(inspect_run(p, r, out).status == planned_run_status::planned_run_status_done);
+  for (const auto& r : p.rows) CHECK(inspect_run(p, r, out).status == planned_run_status::done);
   CHECK(fs::exists(out / "plan.csv"));
   CHECK(slurp(out / "plan.csv") == plan_csv(p));
 
@@ -551,9 +618,9 @@ TEST_CASE("sae-sweep on SIGINT stops its runs cleanly, starts no new one and exi
   INFO(slurp(f.dir / "log.txt"));
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 130);
-  CHECK(inspect_run(p, p.rows[0], out).status == planned_run_status::planned_run_status_interrupted);
-  CHECK(inspect_run(p, p.rows[1], out).status == planned_run_status::planned_run_status_interrupted);
-  CHECK(inspect_run(p, p.rows[2], out).status == planned_run_status::planned_run_status_pending);
+  CHECK(inspect_run(p, p.rows[0], out).status == planned_run_status::interrupted);
+  CHECK(inspect_run(p, p.rows[1], out).status == planned_run_status::interrupted);
+  CHECK(inspect_run(p, p.rows[2], out).status == planned_run_status::pending);
   CHECK_THAT(slurp(f.dir / "log.txt"), Catch::Contains("run the same command again to continue"));
   CHECK_THAT(slurp(out / "summary.csv"), Catch::Contains(",interrupted,"));
 }

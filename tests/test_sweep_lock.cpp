@@ -96,8 +96,8 @@ struct reaper {
 TEST_CASE("sweep lock: a second whole sweep is refused naming the holder; tasks share it", "[sweep][lock]") {
   temp_dir t("sweep_lock_modes");
   const fs::path dir = t / "sweep";
-  constexpr auto exclusive = sweep_lock_mode::sweep_lock_mode_exclusive;
-  constexpr auto shared = sweep_lock_mode::sweep_lock_mode_shared;
+  constexpr auto exclusive = sweep_lock_mode::exclusive;
+  constexpr auto shared = sweep_lock_mode::shared;
   const std::string me = std::to_string(::getpid());
   {
     const sweep_lock whole = sweep_lock::acquire(dir, exclusive);
@@ -129,7 +129,7 @@ TEST_CASE("sweep lock: held by another process until it dies, however it dies", 
   REQUIRE(pid >= 0);
   if (pid == 0) {
     try {
-      const sweep_lock held = sweep_lock::acquire(dir, sweep_lock_mode::sweep_lock_mode_exclusive);
+      const sweep_lock held = sweep_lock::acquire(dir, sweep_lock_mode::exclusive);
       [[maybe_unused]] const ssize_t n = ::write(ready[1], "x", 1);
       for (;;) ::pause();
     } catch (...) {
@@ -138,12 +138,12 @@ TEST_CASE("sweep lock: held by another process until it dies, however it dies", 
   }
   char c = 0;
   REQUIRE(::read(ready[0], &c, 1) == 1);
-  CHECK_THAT(lock_error(dir, sweep_lock_mode::sweep_lock_mode_shared),
+  CHECK_THAT(lock_error(dir, sweep_lock_mode::shared),
              Catch::Contains("(process " + std::to_string(pid) + ")"));
   ::kill(pid, SIGKILL);
   int ws = 0;
   ::waitpid(pid, &ws, 0);
-  CHECK(lock_error(dir, sweep_lock_mode::sweep_lock_mode_exclusive) == "(acquired)");  // no stale lock
+  CHECK(lock_error(dir, sweep_lock_mode::exclusive) == "(acquired)");  // no stale lock
   ::close(ready[0]);
   ::close(ready[1]);
 }
@@ -180,7 +180,7 @@ TEST_CASE("a sweep re-inspects each run under its lock when it comes to it, not 
   }
   SECTION("a run done meanwhile is neither removed nor redone") {
     const auto res = run_with([&] { write_done_run(p, p.rows[1], dir); });
-    CHECK(inspect_run(p, p.rows[1], dir).status == S::planned_run_status_done);
+    CHECK(inspect_run(p, p.rows[1], dir).status == S::done);
     CHECK(res.started == 1);
     CHECK(res.skipped_done == 1);
   }
@@ -205,7 +205,7 @@ TEST_CASE("a directory sae-train is about to lock reads as pending, not broken",
   const fs::path run = t / "sweep" / p.rows[0].run_dir;
   fs::create_directories(run);
   std::ofstream(run / ".write-test") << "x";  // create_run_directory's probe, before sae-train's lock
-  CHECK(inspect_run(p, p.rows[0], t / "sweep").status == S::planned_run_status_pending);
+  CHECK(inspect_run(p, p.rows[0], t / "sweep").status == S::pending);
 }
 
 TEST_CASE("the summary is looked at under its lock, so the last writer has the latest look", "[sweep][lock]") {
@@ -305,7 +305,7 @@ TEST_CASE("sae-sweep: a second one is refused; kill -9 stops its trainers cleanl
     children.reaped(tr);
     CHECK(exit_code(ws) == 130);
   }
-  for (const auto& row : p.rows) CHECK(inspect_run(p, row, out).status == S::planned_run_status_interrupted);
+  for (const auto& row : p.rows) CHECK(inspect_run(p, row, out).status == S::interrupted);
 
   // The rerun resumes both and finishes them.
   CHECK(run_command(" -j 2") == 0);

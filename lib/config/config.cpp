@@ -10,7 +10,6 @@
 #include <map>
 #include <numeric>
 #include <set>
-#include <sstream>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -18,6 +17,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "config/ini.hpp"
 #include "io/input_file.hpp"
 #include "report/quote.hpp"
 #include "config/layer_list.hpp"
@@ -414,31 +414,30 @@ void check_model_keys(experiment_config& c, bool arch_given, std::string_view so
 
 // ---- the two sources ----
 
+// Read by the one INI reader (ini.hpp), then handed to boost as parsed options.
 po::parsed_options parse_file(const std::string& path, const po::options_description& desc) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const std::string shown = printable(path);
   if (!fs::exists(path, ec)) throw config_error(fmt::format("{}: no such config file", shown));
-  std::istringstream in;
+  ini_text ini;
   try {
-    in.str(read_input_text(path, "a config file"));
+    ini = read_ini(read_input_text(path, "a config file"));
   } catch (const input_error& e) {
     throw config_error(e.what());
   }
-  try {
-    return po::parse_config_file(in, desc, false);  // false: unknown keys are errors
-  } catch (const po::unknown_option& e) {
-    throw config_error(unknown_key_message(path, e.get_option_name()));
-  } catch (const po::invalid_config_file_syntax& e) {
-    // boost's text is "... contains an invalid line 'LINE'"; keep only LINE.
-    const std::string what = e.what();
-    const auto open = what.find('\''), close = what.rfind('\'');
-    const std::string line = open < close ? what.substr(open + 1, close - open - 1) : what;
-    throw config_error(
-        fmt::format("{}: invalid line '{}': expected 'key = value' or '[section]'", shown, printable(line)));
-  } catch (const po::error& e) {
-    throw config_error(fmt::format("{}: {}", shown, printable(e.what())));
+  if (!ini.problems.empty()) {
+    const ini_problem& p = ini.problems.front();
+    throw config_error(fmt::format("{}: invalid line '{}' (line {}): expected 'key = value' or '[section]'", shown,
+                                   printable(p.text), p.line));
   }
+  po::parsed_options parsed(&desc);
+  for (const ini_entry& e : ini.entries) {
+    const std::string key = e.dotted();
+    if (!desc.find_nothrow(key, false)) throw config_error(unknown_key_message(path, key));
+    parsed.options.emplace_back(key, std::vector<std::string>{e.value});
+  }
+  return parsed;
 }
 
 // The three token forms become (key, value) pairs by hand: boost's command

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "config/ini.hpp"
 #include "config/printable.hpp"
 #include "experiment/run_dir.hpp"
 #include "io/input_file.hpp"
@@ -200,29 +201,6 @@ std::string signature_difference(const checkpoint_info& info, const network<floa
 
 const char* program_version() { return SAELAB_VERSION; }
 const char* git_revision() { return SAELAB_GIT_REVISION; }
-
-std::map<std::string, std::string> ini_values(std::string_view text) {
-  std::map<std::string, std::string> out;
-  std::string section;
-  std::istringstream in{std::string(text)};
-  const auto trim = [](std::string s) {
-    const auto a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
-    return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-  };
-  for (std::string line; std::getline(in, line);) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[' && line.back() == ']') {
-      section = trim(line.substr(1, line.size() - 2));
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string key = trim(line.substr(0, eq));
-    out[section.empty() ? key : section + "." + key] = trim(line.substr(eq + 1));
-  }
-  return out;
-}
 
 experiment_config stored_config(const checkpoint_info& info, const fs::path& path,
                                 const std::map<std::string, std::string>& overrides) {

@@ -45,6 +45,7 @@
 
 #include "config/config.hpp"
 #include "experiment/weights_file.hpp"
+#include "config/ini.hpp"  // ini_values, for this header's users
 #include "layers/network.hpp"
 #include "optim/optimizer.hpp"
 #include "tensor/rng.hpp"
@@ -100,10 +101,6 @@ checkpoint_info load_checkpoint(const std::filesystem::path& path, network<float
 // "" when every parameter is finite, else the first one that is not, e.g.
 // "/layers/00_linear/weight[17] = nan": its place in a checkpoint.
 std::string non_finite_parameter(const network<float>& net);
-
-// The "section.key" -> value pairs of an INI text as to_ini writes it
-// ([section] headers, "key = value" lines, # comments).
-std::map<std::string, std::string> ini_values(std::string_view text);
 
 // The config a checkpoint was trained with, then `overrides` ("section.key"
 // -> value) on top. A stored config that does not load throws

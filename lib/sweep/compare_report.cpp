@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "io/input_file.hpp"
 #include "report/atomic_write.hpp"
 #include "report/gnuplot.hpp"
 #include "report/quote.hpp"
@@ -80,6 +81,42 @@ std::string gp_header(const std::string& stem, int w, int h) {
       "set output '{0}.png'\n"
       "set grid\n",
       stem, w, h);
+}
+
+// What every output is made from.
+struct comparison {
+  fs::path dir;
+  std::string site;
+  std::vector<setting_stats> settings;
+  std::vector<std::string> kinds;
+  std::vector<matched_level> levels;
+  std::optional<std::pair<std::size_t, std::size_t>> pair;  // the matched pair (nearest_pair)
+  int done = 0;                                             // finished runs
+  std::int64_t units = 0;
+};
+
+comparison read_comparison(const fs::path& dir, const comparison_options& opt) {
+  const fs::path summary_path = dir / "summary.csv";
+  std::error_code ec;
+  if (!fs::exists(summary_path, ec))
+    throw std::runtime_error(fmt::format("{}: no summary.csv; run sae-sweep first (or sae-sweep SWEEP --collect)",
+                                         dir.string()));
+  const csv_table summary = read_csv(summary_path);
+  const auto sites = summary_sites(summary);
+  if (sites.empty()) throw std::runtime_error(fmt::format("{}: no site columns", summary_path.string()));
+  comparison c;
+  c.dir = dir;
+  c.site = opt.site.empty() ? sites.front() : opt.site;
+  c.settings = aggregate_settings(summary, c.site);
+  if (c.settings.empty())
+    throw std::runtime_error(fmt::format("{}: no finished run yet (status done)", summary_path.string()));
+  mark_frontiers(c.settings);
+  c.kinds = kinds_of(c.settings);
+  c.levels = match_levels(c.settings, c.kinds, opt.levels);
+  if (c.kinds.size() >= 2) c.pair = nearest_pair(c.settings, c.kinds[0], c.kinds[1]);
+  for (const auto& r : summary.rows) c.done += r[summary.column("status")] == "done";
+  c.units = c.settings.front().units;
+  return c;
 }
 
 // Frontier plot. Per kind: every setting with its error bars, the path of
@@ -174,11 +211,44 @@ std::optional<std::pair<std::vector<double>, std::vector<double>>> mean_histogra
   return std::make_pair(edges, frac);
 }
 
-bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, const setting_stats& b,
-                    const std::string& site) {
-  const auto ha = mean_histogram(dir, a, site), hb = mean_histogram(dir, b, site);
-  if (!ha || !hb || ha->first != hb->first) return false;
-  const auto& edges = ha->first;
+// The matched pair's histograms, averaged over seeds; or why they cannot be drawn.
+struct pair_histograms {
+  std::vector<double> edges, a, b;  // log10 bin edges; fraction of units per bin
+};
+
+std::optional<pair_histograms> matched_histograms(const comparison& c, std::string& why) {
+  if (!c.pair) {
+    why = c.kinds.size() < 2 ? "needs two penalty kinds with finished runs" : "a penalty kind has no frontier";
+    return std::nullopt;
+  }
+  const setting_stats* both[] = {&c.settings[c.pair->first], &c.settings[c.pair->second]};
+  std::optional<std::pair<std::vector<double>, std::vector<double>>> h[2];
+  for (int i = 0; i < 2; ++i) {
+    const setting_stats& s = *both[i];
+    h[i] = mean_histogram(c.dir, s, c.site);
+    if (h[i]) continue;
+    std::error_code ec;
+    const bool absent = std::none_of(s.run_dirs.begin(), s.run_dirs.end(),
+                                     [&](const std::string& rd) { return fs::exists(c.dir / rd / "run.h5", ec); });
+    const std::string log = s.run_dirs.empty() ? std::string("?") : (c.dir / s.run_dirs.front() / "run.h5").string();
+    why = absent ? fmt::format("needs the run logs of {} {}, which are not here (no {})", kind_name(s.kind),
+                               s.setting, log)
+                 : fmt::format("the run logs of {} {} hold no rho_hat histogram of site {} (e.g. {})",
+                               kind_name(s.kind), s.setting, c.site, log);
+    return std::nullopt;
+  }
+  if (h[0]->first != h[1]->first) {
+    why = "the two settings' histograms have different bins";
+    return std::nullopt;
+  }
+  return pair_histograms{h[0]->first, h[0]->second, h[1]->second};
+}
+
+void histogram_plot(writer& w, const comparison& c, const pair_histograms& h) {
+  const setting_stats& a = c.settings[c.pair->first];
+  const setting_stats& b = c.settings[c.pair->second];
+  const std::string& site = c.site;
+  const auto& edges = h.edges;
   std::string dat = fmt::format(
       "# log10 rho_hat histograms of site {}, fraction of units (mean over seeds)\n"
       "# A = {} {} (test BCE {:.5f}), B = {} {} (test BCE {:.5f})\n"
@@ -187,8 +257,8 @@ bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, cons
       one_line(site), one_line(kind_name(a.kind)), one_line(a.setting), a.test_bce.mean, one_line(kind_name(b.kind)),
       one_line(b.setting), b.test_bce.mean, edges.front(), edges.back());
   for (std::size_t i = 0; i + 1 < edges.size(); ++i)
-    dat += fmt::format("{} {} {} {} {}\n", edges[i], edges[i + 1], (edges[i] + edges[i + 1]) / 2, g7(ha->second[i]),
-                       g7(hb->second[i]));
+    dat += fmt::format("{} {} {} {} {}\n", edges[i], edges[i + 1], (edges[i] + edges[i + 1]) / 2, g7(h.a[i]),
+                       g7(h.b[i]));
   auto legend = [](const setting_stats& s) {
     return fmt::format("{} {}: test BCE {:.4f}, L0 {:.1f}, dead {:.0f}%", kind_name(s.kind), s.setting,
                        s.test_bce.mean, s.l0.mean, 100 * s.dead_fraction.mean);
@@ -207,7 +277,6 @@ bool histogram_plot(writer& w, const fs::path& dir, const setting_stats& a, cons
       "     '' using 3:5 with boxes lc rgb '{}' title {}\n",
       kind_color(0), gnuplot_quote(legend(a)), kind_color(1), gnuplot_quote(legend(b)));
   w.plot("rho_hat_matched", dat, gp);
-  return true;
 }
 
 void weight_plot(writer& w, const std::vector<setting_stats>& settings, const std::vector<std::string>& kinds,
@@ -260,106 +329,105 @@ void weight_plot(writer& w, const std::vector<setting_stats>& settings, const st
   w.plot("activity_vs_weight", dat, gp);
 }
 
-}  // namespace
+std::string fixed1(double v) { return fixed(v, 1); }
+std::string fixed3(double v) { return fixed(v, 3); }
+std::string fixed5(double v) { return fixed(v, 5); }
 
-comparison_output write_comparison(const fs::path& dir, const comparison_options& opt) {
-  const fs::path summary_path = dir / "summary.csv";
-  std::error_code ec;
-  if (!fs::exists(summary_path, ec))
-    throw std::runtime_error(fmt::format("{}: no summary.csv; run sae-sweep first (or sae-sweep SWEEP --collect)",
-                                         dir.string()));
-  const csv_table summary = read_csv(summary_path);
-  const auto sites = summary_sites(summary);
-  if (sites.empty()) throw std::runtime_error(fmt::format("{}: no site columns", summary_path.string()));
-  const std::string site = opt.site.empty() ? sites.front() : opt.site;
-  auto settings = aggregate_settings(summary, site);
-  if (settings.empty())
-    throw std::runtime_error(fmt::format("{}: no finished run yet (status done)", summary_path.string()));
-  mark_frontiers(settings);
-  const auto kinds = kinds_of(settings);
-  const auto levels = match_levels(settings, kinds, opt.levels);
-  std::optional<std::pair<std::size_t, std::size_t>> pair;
-  if (kinds.size() >= 2) pair = nearest_pair(settings, kinds[0], kinds[1]);
+// The metrics compared, in the order of every table and CSV: one row serves
+// comparison.csv, matched.csv, the terminal table and comparison.md.
+struct metric {
+  std::string_view column;    // CSV column (summary.hpp's name for it)
+  std::string_view md;        // comparison.md's header; "" = not in the markdown tables
+  std::string_view terminal;  // the terminal's header; "" = not an activity metric
+  int width;                  // of the terminal column
+  mean_sd setting_stats::*stat;
+  double activity_values::*activity;  // nullptr: not an activity metric (not matched)
+  std::string (*format)(double);
+};
 
-  int done = 0;
-  for (const auto& r : summary.rows) done += r[summary.column("status")] == "done";
-  const std::int64_t units = settings.front().units;
+constexpr metric metrics[] = {
+    {"test_bce", "test BCE", "", 0, &setting_stats::test_bce, nullptr, fixed5},
+    {"test_mse", "", "", 0, &setting_stats::test_mse, nullptr, nullptr},
+    {"l0", "L0", "L0", 7, &setting_stats::l0, &activity_values::l0, fixed1},
+    {"dead_fraction", "dead", "dead", 7, &setting_stats::dead_fraction, &activity_values::dead_fraction, pct},
+    {"dense_fraction", "dense", "dense", 7, &setting_stats::dense_fraction, &activity_values::dense_fraction, pct},
+    {"population_sparsity", "pop. TR", "pop.TR", 8, &setting_stats::population_sparsity,
+     &activity_values::population_sparsity, fixed3},
+    {"lifetime_sparsity", "life. TR", "life.TR", 9, &setting_stats::lifetime_sparsity,
+     &activity_values::lifetime_sparsity, fixed3},
+    {"mean_when_active", "when active", "when.act", 9, &setting_stats::mean_when_active,
+     &activity_values::mean_when_active, fixed3},
+    {"rho_hat_median", "median rho_hat", "med.rho", 10, &setting_stats::rho_hat_median,
+     &activity_values::rho_hat_median, general},
+};
 
-  writer w{dir, dir / "figures", {}};
-  fs::create_directories(w.fig, ec);
-  if (ec) throw std::runtime_error(fmt::format("{}: cannot create: {}", w.fig.string(), ec.message()));
+std::string comparison_csv(const comparison& c) {
+  csv_table t;
+  t.header = {"kind", "label", "setting", "weight", "rho", "seeds"};
+  for (const metric& m : metrics) t.header.insert(t.header.end(), {std::string(m.column), std::string(m.column) + "_sd"});
+  t.header.insert(t.header.end(), {"on_l0_frontier", "on_dead_frontier", "ids"});
+  for (const auto& s : c.settings) {
+    std::vector<std::string> r{s.kind, s.label, s.setting, g7(s.weight), g7(s.rho), std::to_string(s.ids.size())};
+    for (const metric& m : metrics) r.insert(r.end(), {g7((s.*m.stat).mean), g7((s.*m.stat).sd)});
+    r.insert(r.end(), {s.on_l0_frontier ? "1" : "0", s.on_dead_frontier ? "1" : "0", fmt::format("{}", fmt::join(s.ids, " "))});
+    t.rows.push_back(std::move(r));
+  }
+  return to_csv(t);
+}
 
-  // ---- comparison.csv ----
-  {
-    csv_table t;
-    t.header = {"kind", "label", "setting", "weight", "rho", "seeds"};
-    const char* metrics[] = {"test_bce", "test_mse", "l0", "dead_fraction", "dense_fraction", "population_sparsity",
-                             "lifetime_sparsity", "mean_when_active", "rho_hat_median"};
-    for (const char* m : metrics) t.header.insert(t.header.end(), {m, std::string(m) + "_sd"});
-    t.header.insert(t.header.end(), {"on_l0_frontier", "on_dead_frontier", "ids"});
-    for (const auto& s : settings) {
-      std::vector<std::string> r{s.kind, s.label, s.setting, g7(s.weight), g7(s.rho), std::to_string(s.ids.size())};
-      for (const mean_sd* m : {&s.test_bce, &s.test_mse, &s.l0, &s.dead_fraction, &s.dense_fraction,
-                               &s.population_sparsity, &s.lifetime_sparsity, &s.mean_when_active, &s.rho_hat_median})
-        r.insert(r.end(), {g7(m->mean), g7(m->sd)});
-      r.insert(r.end(), {s.on_l0_frontier ? "1" : "0", s.on_dead_frontier ? "1" : "0", fmt::format("{}", fmt::join(s.ids, " "))});
+std::string matched_csv(const comparison& c) {
+  csv_table t;
+  t.header = {"test_bce", "method", "kind"};
+  for (const metric& m : metrics)
+    if (m.activity) t.header.emplace_back(m.column);
+  t.header.push_back("from");
+  for (const auto& L : c.levels)
+    for (const auto& v : L.by_kind) {
+      std::vector<std::string> r{g7(L.test_bce), L.method, v.kind};
+      for (const metric& m : metrics)
+        if (m.activity) r.push_back(g7(v.values.*m.activity));
+      r.push_back(v.from);
       t.rows.push_back(std::move(r));
     }
-    w.file(dir / "comparison.csv", to_csv(t));
-  }
-  // ---- matched.csv ----
-  {
-    csv_table t;
-    t.header = {"test_bce", "method", "kind", "l0", "dead_fraction", "dense_fraction", "population_sparsity",
-                "lifetime_sparsity", "mean_when_active", "rho_hat_median", "from"};
-    for (const auto& L : levels)
-      for (const auto& v : L.by_kind) {
-        const auto& a = v.values;
-        t.rows.push_back({g7(L.test_bce), L.method, v.kind, g7(a.l0), g7(a.dead_fraction), g7(a.dense_fraction),
-                          g7(a.population_sparsity), g7(a.lifetime_sparsity), g7(a.mean_when_active),
-                          g7(a.rho_hat_median), v.from});
-      }
-    w.file(dir / "matched.csv", to_csv(t));
-  }
+  return to_csv(t);
+}
 
-  // ---- figures ----
-  frontier_plot(w, settings, kinds, false, site, units);
-  frontier_plot(w, settings, kinds, true, site, units);
-  const bool have_hist = pair && histogram_plot(w, dir, settings[pair->first], settings[pair->second], site);
-  weight_plot(w, settings, kinds, site);
+// One terminal row of activity metrics: the given cells, then the metrics' own.
+std::string terminal_row(const std::string& bce, const std::string& penalty,
+                         const std::function<std::string(const metric&)>& cell, const std::string& from) {
+  std::string line = fmt::format("  {:>9}  {:<7}", bce, penalty);
+  for (const metric& m : metrics)
+    if (m.activity) line += fmt::format(" {:>{}}", cell(m), m.width);
+  return line + "  " + from + "\n";
+}
 
-  // ---- the terminal table ----
-  std::string text;
-  text += fmt::format("Comparison of {} ({} finished runs, {} settings), site {} ({} units):\n\n", dir.string(), done,
-                      settings.size(), site, units);
-  if (!levels.empty()) {
+std::string terminal_text(const comparison& c) {
+  std::string text = fmt::format("Comparison of {} ({} finished runs, {} settings), site {} ({} units):\n\n",
+                                 c.dir.string(), c.done, c.settings.size(), c.site, c.units);
+  if (!c.levels.empty()) {
     text += fmt::format("Activity at matched test BCE ({}):\n",
-                        levels.front().method == "interpolated"
+                        c.levels.front().method == "interpolated"
                             ? "interpolated along each penalty's BCE-L0 frontier"
                             : "the frontiers share no BCE range: nearest frontier settings");
-    text += fmt::format("  {:>9}  {:<7} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>10}  {}\n", "test BCE", "penalty", "L0",
-                        "dead", "dense", "pop.TR", "life.TR", "when.act", "med.rho", "from frontier settings");
-    for (const auto& L : levels) {
+    text += terminal_row("test BCE", "penalty", [](const metric& m) { return std::string(m.terminal); },
+                         "from frontier settings");
+    for (const auto& L : c.levels) {
       bool first = true;
       for (const auto& v : L.by_kind) {
-        const auto& a = v.values;
-        text += fmt::format("  {:>9}  {:<7} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>10}  {}\n",
-                            first ? fmt::format("{:.5f}", L.test_bce) : "", kind_name(v.kind), fixed(a.l0, 1),
-                            pct(a.dead_fraction), pct(a.dense_fraction), fixed(a.population_sparsity, 3),
-                            fixed(a.lifetime_sparsity, 3), fixed(a.mean_when_active, 3), general(a.rho_hat_median),
-                            v.from);
+        text += terminal_row(first ? fmt::format("{:.5f}", L.test_bce) : "", kind_name(v.kind),
+                             [&](const metric& m) { return m.format(v.values.*m.activity); }, v.from);
         first = false;
       }
     }
     text += "  (pop.TR / life.TR: Treves-Rolls population / lifetime sparsity, lower = sparser; when.act: mean\n"
             "   activation of a unit when active; med.rho: median over units of the mean activation)\n\n";
-  } else if (kinds.size() < 2) {
-    text += fmt::format("Only one penalty kind ({}) has finished runs: no matched comparison.\n\n", kinds.front());
+  } else if (c.kinds.size() < 2) {
+    text += fmt::format("Only one penalty kind ({}) has finished runs: no matched comparison.\n\n", c.kinds.front());
   }
   text += "Frontier settings (test BCE against L0), sparsest first:\n";
-  for (const auto& k : kinds) {
+  for (const auto& k : c.kinds) {
     std::vector<const setting_stats*> f;
-    for (const auto& s : settings)
+    for (const auto& s : c.settings)
       if (s.kind == k && s.on_l0_frontier) f.push_back(&s);
     std::sort(f.begin(), f.end(), [](auto* a, auto* b) { return a->l0.mean < b->l0.mean; });
     text += fmt::format("  {}:", kind_name(k));
@@ -368,9 +436,68 @@ comparison_output write_comparison(const fs::path& dir, const comparison_options
                                                 pct(s->dense_fraction.mean));
     text += "\n";
   }
+  return text;
+}
 
-  // ---- comparison.md ----
-  std::string md = fmt::format("# Penalty comparison: {}\n\n", dir.filename().string());
+// "| a | b |\n" from cells.
+std::string md_row(const std::vector<std::string>& cells) { return fmt::format("| {} |\n", fmt::join(cells, " | ")); }
+
+// The line under a header of n columns: "|---|---|\n".
+std::string md_rule(std::size_t n) {
+  std::string rule = "|";
+  for (std::size_t i = 0; i < n; ++i) rule += "---|";
+  return rule + "\n";
+}
+
+std::string md_matched_table(const comparison& c) {
+  std::string md = c.levels.front().method == "interpolated"
+                       ? "## Activity at matched reconstruction loss\n\nEach metric interpolated linearly in test BCE "
+                         "along each penalty's BCE-L0 frontier (`matched.csv`).\n\n"
+                       : "## Activity at matched reconstruction loss\n\nThe frontiers share no test-BCE range; the "
+                         "nearest frontier settings are compared instead (`matched.csv`).\n\n";
+  std::vector<std::string> header{"test BCE", "penalty"};
+  for (const metric& m : metrics)
+    if (m.activity) header.emplace_back(m.md);
+  header.push_back("from frontier settings");
+  md += md_row(header) + md_rule(header.size());
+  for (const auto& L : c.levels)
+    for (const auto& v : L.by_kind) {
+      std::vector<std::string> r{fmt::format("{:.5f}", L.test_bce), kind_name(v.kind)};
+      for (const metric& m : metrics)
+        if (m.activity) r.push_back(m.format(v.values.*m.activity));
+      r.push_back(v.from);
+      md += md_row(r);
+    }
+  return md + "\n";
+}
+
+std::string md_settings_table(const comparison& c) {
+  std::string md = "## Every setting\n\nFrontier: on the BCE-L0 frontier (L0), on the BCE-dead frontier (dead).\n\n";
+  std::vector<std::string> header{"penalty", "setting", "seeds"};
+  for (const metric& m : metrics)
+    if (!m.md.empty()) header.emplace_back(m.md);
+  header.push_back("frontier");
+  md += md_row(header) + md_rule(header.size());
+  for (const auto& k : c.kinds) {
+    std::vector<const setting_stats*> rows;
+    for (const auto& s : c.settings)
+      if (s.kind == k) rows.push_back(&s);
+    std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->l0.mean < b->l0.mean; });
+    for (const auto* s : rows) {
+      std::string f = s->on_l0_frontier ? "L0" : "";
+      if (s->on_dead_frontier) f += f.empty() ? "dead" : ", dead";
+      std::vector<std::string> r{kind_name(s->kind), s->setting, std::to_string(s->ids.size())};
+      for (const metric& m : metrics)
+        if (!m.md.empty()) r.push_back(pm(s->*m.stat, m.format));
+      r.push_back(f);
+      md += md_row(r);
+    }
+  }
+  return md;
+}
+
+std::string comparison_md(const comparison& c, bool have_hist) {
+  std::string md = fmt::format("# Penalty comparison: {}\n\n", c.dir.filename().string());
   md += fmt::format(
       "Written by `sae-compare {}` from `summary.csv`: {} finished runs in {} settings. Metrics are on the whole "
       "test set at the end of training, for site `{}` ({} units); a unit is active on an input when its activation "
@@ -382,28 +509,11 @@ comparison_output write_comparison(const fs::path& dir, const comparison_options
       "not dead. Both lie in (0, 1]; lower is sparser.\n"
       "- **when active**: mean activation of a unit on the inputs where it is active (live units); **median "
       "rho_hat**: median over units of the mean activation.\n\n",
-      dir.string(), done, settings.size(), site, units);
-  if (!levels.empty()) {
-    md += levels.front().method == "interpolated"
-              ? "## Activity at matched reconstruction loss\n\nEach metric interpolated linearly in test BCE along "
-                "each penalty's BCE-L0 frontier (`matched.csv`).\n\n"
-              : "## Activity at matched reconstruction loss\n\nThe frontiers share no test-BCE range; the nearest "
-                "frontier settings are compared instead (`matched.csv`).\n\n";
-    md += "| test BCE | penalty | L0 | dead | dense | pop. TR | life. TR | when active | median rho_hat | from frontier "
-          "settings |\n|---|---|---|---|---|---|---|---|---|---|\n";
-    for (const auto& L : levels)
-      for (const auto& v : L.by_kind) {
-        const auto& a = v.values;
-        md += fmt::format("| {:.5f} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", L.test_bce, kind_name(v.kind),
-                          fixed(a.l0, 1), pct(a.dead_fraction), pct(a.dense_fraction), fixed(a.population_sparsity, 3),
-                          fixed(a.lifetime_sparsity, 3), fixed(a.mean_when_active, 3), general(a.rho_hat_median),
-                          v.from);
-      }
-    md += "\n";
-  }
-  if (pair) {
-    const auto& a = settings[pair->first];
-    const auto& b = settings[pair->second];
+      c.dir.string(), c.done, c.settings.size(), c.site, c.units);
+  if (!c.levels.empty()) md += md_matched_table(c);
+  if (c.pair) {
+    const auto& a = c.settings[c.pair->first];
+    const auto& b = c.settings[c.pair->second];
     md += fmt::format(
         "## The matched pair\n\nThe frontier settings of the two penalties closest in test BCE, relative to what "
         "their sparsity costs (the distance above the sweep's best test BCE): {} {} (test BCE {:.5f}, L0 {:.1f}, "
@@ -412,28 +522,7 @@ comparison_output write_comparison(const fs::path& dir, const comparison_options
         b.setting, b.test_bce.mean, b.l0.mean, pct(b.dead_fraction.mean),
         have_hist ? " Their rho_hat histograms: `figures/rho_hat_matched.png`." : "");
   }
-  md += "## Every setting\n\nFrontier: on the BCE-L0 frontier (L0), on the BCE-dead frontier (dead).\n\n";
-  md += "| penalty | setting | seeds | test BCE | L0 | dead | dense | pop. TR | life. TR | when active | median rho_hat | "
-        "frontier |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  for (const auto& k : kinds) {
-    std::vector<const setting_stats*> rows;
-    for (const auto& s : settings)
-      if (s.kind == k) rows.push_back(&s);
-    std::stable_sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->l0.mean < b->l0.mean; });
-    for (const auto* s : rows) {
-      std::string f = s->on_l0_frontier ? "L0" : "";
-      if (s->on_dead_frontier) f += f.empty() ? "dead" : ", dead";
-      md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", kind_name(s->kind),
-                        s->setting, s->ids.size(), pm(s->test_bce, [](double v) { return fmt::format("{:.5f}", v); }),
-                        pm(s->l0, [](double v) { return fmt::format("{:.1f}", v); }),
-                        pm(s->dead_fraction, [](double v) { return fmt::format("{:.1f}%", 100 * v); }),
-                        pm(s->dense_fraction, [](double v) { return fmt::format("{:.1f}%", 100 * v); }),
-                        pm(s->population_sparsity, [](double v) { return fmt::format("{:.3f}", v); }),
-                        pm(s->lifetime_sparsity, [](double v) { return fmt::format("{:.3f}", v); }),
-                        pm(s->mean_when_active, [](double v) { return fmt::format("{:.3f}", v); }),
-                        pm(s->rho_hat_median, [](double v) { return fmt::format("{:.3g}", v); }), f);
-    }
-  }
+  md += md_settings_table(c);
   md += "\n## Figures\n\n";
   md += "| | |\n|---|---|\n";
   md += "| test BCE against L0, frontiers | ![](figures/frontier_l0.png) |\n";
@@ -441,14 +530,56 @@ comparison_output write_comparison(const fs::path& dir, const comparison_options
   if (have_hist) md += "| rho_hat histograms of the matched pair | ![](figures/rho_hat_matched.png) |\n";
   md += "| dead and dense fractions against the weight | ![](figures/activity_vs_weight.png) |\n";
   md += "\nEach figure is `figures/NAME.dat` + `figures/NAME.gp`; `gnuplot NAME.gp` in `figures/` redraws it.\n";
-  w.file(dir / "comparison.md", md);
+  return md;
+}
 
+// The figures an existing comparison.md shows that the one about to be
+// written would not: today only rho_hat_matched can be missing, when the
+// run directories (not committed with a study) are absent.
+std::vector<std::string> figures_lost(const fs::path& md, bool have_hist) {
+  std::error_code ec;
+  if (have_hist || !fs::exists(md, ec)) return {};
+  const std::string figure = "figures/rho_hat_matched.png";
+  if (read_input_text(md, "a comparison.md").find("](" + figure + ")") == std::string::npos) return {};
+  return {figure};
+}
+
+}  // namespace
+
+comparison_output write_comparison(const fs::path& dir, const comparison_options& opt) {
+  const comparison c = read_comparison(dir, opt);
+  std::string no_hist_why;
+  const std::optional<pair_histograms> hist = matched_histograms(c, no_hist_why);
+  const std::vector<std::string> lost = figures_lost(dir / "comparison.md", hist.has_value());
+  const std::string lost_text = fmt::format("{} shows {}, which cannot be drawn now: {}",
+                                            (dir / "comparison.md").string(), fmt::join(lost, ", "), no_hist_why);
+  if (!lost.empty() && !opt.force)
+    throw std::runtime_error(lost_text + "; nothing written (--force rewrites it without them)");
+
+  writer w{dir, dir / "figures", {}};
+  std::error_code ec;
+  fs::create_directories(w.fig, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create: {}", w.fig.string(), ec.message()));
+  if (!lost.empty()) w.out.warnings.push_back(lost_text + "; rewritten without them (--force)");
+  if (!hist) w.out.not_drawn.push_back(fmt::format("{}: {}", (w.fig / "rho_hat_matched.png").string(), no_hist_why));
+
+  w.file(dir / "comparison.csv", comparison_csv(c));
+  w.file(dir / "matched.csv", matched_csv(c));
+  frontier_plot(w, c.settings, c.kinds, false, c.site, c.units);
+  frontier_plot(w, c.settings, c.kinds, true, c.site, c.units);
+  if (hist) histogram_plot(w, c, *hist);
+  weight_plot(w, c.settings, c.kinds, c.site);
+  w.file(dir / "comparison.md", comparison_md(c, hist.has_value()));
+
+  std::string text = terminal_text(c);
   text += fmt::format("\nWritten: {}, {}, {}\n", (dir / "comparison.md").string(), (dir / "comparison.csv").string(),
                       (dir / "matched.csv").string());
   text += fmt::format("Figures ({} of {} rendered to PNG{}): {}/\n", w.out.pngs, w.out.plots,
                       w.out.pngs < w.out.plots ? "; install gnuplot-nox for the rest" : "", w.fig.string());
   for (const auto& p : w.out.files)
     if (p.extension() == ".png") text += fmt::format("  {}\n", p.string());
+  if (!w.out.not_drawn.empty()) text += "Not drawn:\n";
+  for (const auto& n : w.out.not_drawn) text += fmt::format("  {}\n", n);
   w.out.text = text;
   return w.out;
 }

@@ -29,6 +29,7 @@ namespace saelab {
 struct comparison_options {
   std::string site;  // "" = the summary's first site
   int levels = 5;    // matched test-BCE levels
+  bool force = false;  // rewrite a comparison.md even when it would lose a figure
 };
 
 struct comparison_output {
@@ -36,11 +37,15 @@ struct comparison_output {
   std::vector<std::filesystem::path> files;  // written, PNGs included
   int pngs = 0;                             // how many plots gnuplot rendered
   int plots = 0;                            // how many were scripted
+  std::vector<std::string> not_drawn;       // "figures/X.png: why", also at the end of text
+  std::vector<std::string> warnings;        // for stderr: what a --force rewrite lost
 };
 
 // Reads sweep_dir/summary.csv (and the runs' run.h5 for the histograms), writes
 // everything above into sweep_dir. Throws std::runtime_error when there is no
-// summary or no finished run.
+// summary or no finished run, and, writing nothing, when an existing
+// comparison.md shows a figure that cannot be drawn now (the matched pair's
+// run.h5 files are absent, as in a committed study) unless opt.force.
 comparison_output write_comparison(const std::filesystem::path& sweep_dir, const comparison_options& opt);
 
 }  // namespace saelab

@@ -13,11 +13,11 @@
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "config/ini.hpp"
 #include "experiment/run_dir.hpp"
 #include "report/atomic_write.hpp"
 
@@ -28,26 +28,6 @@ namespace saelab {
 namespace fs = std::filesystem;
 
 namespace {
-
-// "key = value" lines of to_ini under their [section], as dotted keys.
-std::map<std::string, std::string> ini_map(const std::string& text) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(text);
-  std::string line, section;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    if (line[0] == '[') {
-      section = line.substr(1, line.find(']') - 1);
-      continue;
-    }
-    const auto eq = line.find(" =");
-    if (eq == std::string::npos) continue;
-    std::string value = line.substr(eq + 2);
-    if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-    out[section + "." + line.substr(0, eq)] = value;
-  }
-  return out;
-}
 
 // The config with what may differ between a planned run and its directory
 // neutralised: run.out (resolved.ini keeps it empty) and run.threads (-j).
@@ -160,15 +140,15 @@ pid_t spawn_logged(const std::vector<std::string>& argv, const fs::path& log) {
 
 std::string_view to_string(planned_run_status s) {
   switch (s) {
-    case planned_run_status::planned_run_status_pending: return "pending";
-    case planned_run_status::planned_run_status_done: return "done";
-    case planned_run_status::planned_run_status_running: return "running";
-    case planned_run_status::planned_run_status_killed: return "killed";
-    case planned_run_status::planned_run_status_interrupted: return "interrupted";
-    case planned_run_status::planned_run_status_failed: return "failed";
-    case planned_run_status::planned_run_status_short: return "short";
-    case planned_run_status::planned_run_status_broken: return "broken";
-    case planned_run_status::planned_run_status_mismatch: return "mismatch";
+    case planned_run_status::pending: return "pending";
+    case planned_run_status::done: return "done";
+    case planned_run_status::running: return "running";
+    case planned_run_status::killed: return "killed";
+    case planned_run_status::interrupted: return "interrupted";
+    case planned_run_status::failed: return "failed";
+    case planned_run_status::too_short: return "short";
+    case planned_run_status::broken: return "broken";
+    case planned_run_status::mismatch: return "mismatch";
   }
   return "?";
 }
@@ -185,7 +165,7 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
   std::error_code ec;
   if (!fs::exists(dir, ec)) return st;
   if (!fs::is_directory(dir, ec)) {
-    st.status = S::planned_run_status_mismatch;
+    st.status = S::mismatch;
     st.detail = "exists and is not a directory";
     return st;
   }
@@ -202,25 +182,25 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
       if (lock_is_ours || tries == 10 || same_state(s, read_run_state(dir))) break;
     }
   } catch (const std::exception& e) {
-    st.status = S::planned_run_status_broken;
+    st.status = S::broken;
     st.detail = e.what();
     return st;
   }
   if (!s) {
-    if (busy) st.status = S::planned_run_status_running;  // sae-train between its lock and its first status
-    else if (!dir_is_empty(dir)) st.status = S::planned_run_status_broken, st.detail = "files but no status";
+    if (busy) st.status = S::running;  // sae-train between its lock and its first status
+    else if (!dir_is_empty(dir)) st.status = S::broken, st.detail = "files but no status";
     return st;
   }
   st.epochs_done = s->epochs_done;
   if (busy) {
-    st.status = S::planned_run_status_running;
+    st.status = S::running;
     return st;
   }
 
   // The directory must hold this row's config; only train.epochs may differ (upwards).
   const fs::path ini = dir / "resolved.ini";
   if (!fs::exists(ini, ec)) {
-    st.status = S::planned_run_status_broken;
+    st.status = S::broken;
     st.detail = "status but no resolved.ini";
     return st;
   }
@@ -228,31 +208,31 @@ planned_run_state inspect(const sweep_plan& plan, const plan_row& row, const fs:
   try {
     held = comparable(load_config(ini.string(), {}));
   } catch (const std::exception& e) {
-    st.status = S::planned_run_status_mismatch;
+    st.status = S::mismatch;
     st.detail = fmt::format("resolved.ini does not load: {}", e.what());
     return st;
   }
   if (!(held == planned)) {
-    const auto a = ini_map(to_ini(held)), b = ini_map(to_ini(planned));
+    const auto a = ini_values(to_ini(held)), b = ini_values(to_ini(planned));
     std::vector<std::string> diffs;
     for (const auto& [k, v] : b)
       if (const auto it = a.find(k); it == a.end() || it->second != v)
         diffs.push_back(fmt::format("{} = {} in the run, {} in the plan", k, it == a.end() ? "?" : it->second, v));
     const bool only_epochs = diffs.size() == 1 && diffs[0].rfind("train.epochs", 0) == 0;
     if (!only_epochs || planned.train.epochs < held.train.epochs) {
-      st.status = S::planned_run_status_mismatch;
+      st.status = S::mismatch;
       st.detail = fmt::format("{}", fmt::join(diffs, "; "));
       return st;
     }
   }
   switch (s->status) {
     case run_status::done:
-      st.status = held.train.epochs < planned.train.epochs ? S::planned_run_status_short : S::planned_run_status_done;
+      st.status = held.train.epochs < planned.train.epochs ? S::too_short : S::done;
       break;
-    case run_status::running: st.status = S::planned_run_status_killed; break;
-    case run_status::interrupted: st.status = S::planned_run_status_interrupted; break;
+    case run_status::running: st.status = S::killed; break;
+    case run_status::interrupted: st.status = S::interrupted; break;
     case run_status::failed:
-      st.status = S::planned_run_status_failed;
+      st.status = S::failed;
       st.detail = s->message;
       break;
   }
@@ -272,7 +252,7 @@ std::optional<planned_run_state> claim_row(const sweep_plan& plan, const plan_ro
   const auto lock = run_lock::try_acquire(dir);
   if (!lock) return std::nullopt;
   planned_run_state st = inspect(plan, row, sweep_dir, true);
-  if (st.status == S::planned_run_status_pending || st.status == S::planned_run_status_broken) clear_run_dir(dir);
+  if (st.status == S::pending || st.status == S::broken) clear_run_dir(dir);
   return st;
 }
 
@@ -315,9 +295,9 @@ std::vector<std::string> train_command(const sweep_plan& plan, const plan_row& r
   using S = planned_run_status;
   const fs::path dir = sweep_dir / row.run_dir;
   std::vector<std::string> argv{trainer.string()};
-  const bool resume = state.status == S::planned_run_status_killed ||
-                      state.status == S::planned_run_status_interrupted ||
-                      state.status == S::planned_run_status_failed || state.status == S::planned_run_status_short;
+  const bool resume = state.status == S::killed ||
+                      state.status == S::interrupted ||
+                      state.status == S::failed || state.status == S::too_short;
   if (resume) {
     argv.insert(argv.end(), {"--resume", dir.string(), fmt::format("--train.epochs={}", state.epochs_planned)});
   } else {
@@ -332,12 +312,25 @@ std::vector<std::string> train_command(const sweep_plan& plan, const plan_row& r
   return argv;
 }
 
+std::optional<double> sweep_seconds_left(const std::vector<double>& done_seconds,
+                                         const std::vector<double>& running_elapsed, int not_started, int jobs) {
+  if (done_seconds.empty()) return std::nullopt;
+  double mean = 0;
+  for (double d : done_seconds) mean += d / static_cast<double>(done_seconds.size());
+  // When each slot is free again; the runs not started go to the first free slot.
+  std::vector<double> free_at(static_cast<std::size_t>(std::max<int>(jobs, static_cast<int>(running_elapsed.size()))),
+                              0.0);
+  for (std::size_t i = 0; i < running_elapsed.size(); ++i) free_at[i] = std::max(0.0, mean - running_elapsed[i]);
+  for (int i = 0; i < not_started; ++i) *std::min_element(free_at.begin(), free_at.end()) += mean;
+  return *std::max_element(free_at.begin(), free_at.end());
+}
+
 void check_run_dirs(const sweep_plan& plan, const fs::path& sweep_dir, const std::vector<int>& rows) {
   std::vector<std::string> problems;
   for (int r : rows) {
     const plan_row& row = plan.rows[static_cast<std::size_t>(r)];
     const planned_run_state st = inspect_run(plan, row, sweep_dir);
-    if (st.status == planned_run_status::planned_run_status_mismatch)
+    if (st.status == planned_run_status::mismatch)
       problems.push_back(fmt::format("{}: holds a run of another config ({}); the sweep file or its base "
                                      "changed since it ran. Remove that directory to redo it, or give the sweep "
                                      "a new [sweep] name",
@@ -346,31 +339,176 @@ void check_run_dirs(const sweep_plan& plan, const fs::path& sweep_dir, const std
   if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
 }
 
-sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, const sweep_run_options& opt) {
-  using S = planned_run_status;
-  sweep_run_result res;
-  auto print = [&](const std::string& s) {
-    if (opt.print) opt.print(s);
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The runs of one run_sweep call: started up to `jobs` at a time, each
+// passed every signal, reaped and reported as it ends.
+class sweep_loop {
+ public:
+  sweep_loop(const sweep_plan& plan, const fs::path& sweep_dir, const sweep_run_options& opt, std::vector<int> todo,
+             int jobs, int threads, sweep_run_result& res)
+      : plan_(plan), dir_(sweep_dir), opt_(opt), todo_(std::move(todo)), jobs_(jobs), threads_(threads), res_(res),
+        total_(static_cast<int>(todo_.size())), width_(static_cast<int>(std::to_string(total_).size())),
+        seen_signals_(opt.signals ? opt.signals->load() : 0) {}
+  // Left by an exception (a failed print, a full disk): the children are
+  // stopped cleanly and waited for, never orphaned.
+  ~sweep_loop() {
+    for (const child& x : children_) ::kill(x.pid, SIGINT);
+    for (const child& x : children_) {
+      int ws = 0;
+      while (::waitpid(x.pid, &ws, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  sweep_loop(const sweep_loop&) = delete;
+  sweep_loop& operator=(const sweep_loop&) = delete;
+
+  void run() {
+    while ((!res_.stopped && next_ < todo_.size()) || !children_.empty()) {
+      pass_on_signals();
+      while (!res_.stopped && children_.size() < static_cast<std::size_t>(jobs_) && next_ < todo_.size())
+        start(todo_[next_++]);
+      if (!reap()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+ private:
+  struct child {
+    pid_t pid;
+    int row;
+    clock::time_point start;
   };
 
-  struct job {
-    int row;  // its state is looked at again when it starts (claim_row)
-  };
+  void print(const std::string& s) const {
+    if (opt_.print) opt_.print(s);
+  }
+  std::string counter(int n) const { return fmt::format("[{:>{}}/{}]", n, width_, total_); }
+
+  // A new SIGINT/SIGTERM: every running run is asked to stop, none is started.
+  void pass_on_signals() {
+    if (!opt_.signals || opt_.signals->load() == seen_signals_) return;
+    seen_signals_ = opt_.signals->load();
+    if (!res_.stopped)
+      print(fmt::format("sae-sweep: stopping: {} running run{} asked to stop at their next step; no new runs",
+                        children_.size(), children_.size() == 1 ? "" : "s"));
+    res_.stopped = true;
+    for (const child& c : children_) ::kill(c.pid, SIGINT);
+  }
+
+  void start(int r) {
+    using S = planned_run_status;
+    const plan_row& row = plan_.rows[static_cast<std::size_t>(r)];
+    const fs::path log = (dir_ / row.run_dir).string() + ".log";
+    // Another process (a shard, an array task, a sae-train by hand) may
+    // have taken or finished the run since the sweep began.
+    const std::optional<planned_run_state> now = claim_row(plan_, row, dir_);
+    if (!now || now->status == S::running || now->status == S::done || now->status == S::mismatch) {
+      const bool done = now && now->status == S::done;
+      ++(done ? res_.skipped_done : res_.skipped_running);
+      ++finished_;
+      print(fmt::format("{} {:<8}{} ({} by another process meanwhile{})", counter(finished_), "skip", row.id,
+                        done ? "done" : "taken", now && !now->detail.empty() ? ": " + now->detail : ""));
+      return;
+    }
+    const planned_run_state& state = *now;
+    const auto argv = train_command(plan_, row, dir_, opt_.trainer, state, threads_);
+    // Created here, never through a planted link; the child then only appends to it.
+    write_log(log, state.status == S::pending ? log_open::log_open_truncate : log_open::log_open_append,
+              fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " ")));
+    children_.push_back({spawn_logged(argv, log), r, clock::now()});
+    ++res_.started;
+    const bool resumed = argv.size() > 1 && argv[1] == "--resume";
+    print(fmt::format("{} {:<8}{}{}", counter(res_.started), resumed ? "resume" : "start", row.id,
+                      resumed ? fmt::format(" ({}, {} of {} epochs)", to_string(state.status), state.epochs_done,
+                                            state.epochs_planned)
+                              : ""));
+  }
+
+  // Reports every child that has ended; false when none has.
+  bool reap() {
+    bool reaped = false;
+    for (std::size_t k = 0; k < children_.size(); ++k) {
+      int wstatus = 0;
+      const pid_t w = ::waitpid(children_[k].pid, &wstatus, WNOHANG);
+      if (w == 0 || (w < 0 && errno == EINTR)) continue;
+      reaped = true;
+      const child c = children_[k];
+      children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(k--));
+      ++finished_;
+      print(ended_line(c));
+    }
+    return reaped;
+  }
+
+  std::string ended_line(const child& c) {
+    using S = planned_run_status;
+    const plan_row& row = plan_.rows[static_cast<std::size_t>(c.row)];
+    const planned_run_state after = inspect_run(plan_, row, dir_);
+    const double secs = std::chrono::duration<double>(clock::now() - c.start).count();
+    std::string what;
+    switch (after.status) {
+      case S::done: ++res_.done; what = "done"; break;
+      case S::interrupted: ++res_.interrupted; what = "stopped"; break;
+      default: ++res_.failed; what = "FAILED"; break;
+    }
+    std::string line = fmt::format("{} {:<8}{} ({:.0f} s)", counter(finished_), what, row.id, secs);
+    if (opt_.on_run_end) line += opt_.on_run_end(row);
+    if (after.status != S::done && after.status != S::interrupted)
+      line += fmt::format("\n        {}  (log: {}.log)", last_line((dir_ / row.run_dir).string() + ".log"),
+                          (dir_ / row.run_dir).string());
+    if (after.status == S::done) done_seconds_.push_back(secs);
+    if (finished_ < total_ && !res_.stopped) line += progress_text();
+    return line;
+  }
+
+  // "  [1:02 elapsed, about 3:10 left]"; no estimate before a run has finished done.
+  std::string progress_text() const {
+    const auto now = clock::now();
+    std::vector<double> running;
+    for (const child& c : children_) running.push_back(std::chrono::duration<double>(now - c.start).count());
+    const auto left = sweep_seconds_left(done_seconds_, running, static_cast<int>(todo_.size() - next_), jobs_);
+    const std::string elapsed = clock_text(std::chrono::duration<double>(now - t0_).count());
+    return left ? fmt::format("  [{} elapsed, about {} left]", elapsed, clock_text(*left))
+                : fmt::format("  [{} elapsed]", elapsed);
+  }
+
+  const sweep_plan& plan_;
+  const fs::path& dir_;
+  const sweep_run_options& opt_;
+  const std::vector<int> todo_;  // plan rows; each one's state is looked at again when it starts (claim_row)
+  const int jobs_, threads_;
+  sweep_run_result& res_;
+  const int total_, width_;
+  int seen_signals_;
+  std::size_t next_ = 0;
+  int finished_ = 0;
+  std::vector<child> children_;
+  std::vector<double> done_seconds_;  // of the runs that finished done
+  const clock::time_point t0_ = clock::now();
+};
+
+}  // namespace
+
+sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, const sweep_run_options& opt) {
+  sweep_run_result res;
   check_run_dirs(plan, sweep_dir, opt.rows);
-  std::vector<job> todo;
+  std::vector<int> todo;
   for (int r : opt.rows) {
-    const plan_row& row = plan.rows[static_cast<std::size_t>(r)];
-    const planned_run_state st = inspect_run(plan, row, sweep_dir);
-    switch (st.status) {
-      case S::planned_run_status_done: ++res.skipped_done; break;
-      case S::planned_run_status_running: ++res.skipped_running; break;
-      default: todo.push_back({r});
+    switch (inspect_run(plan, plan.rows[static_cast<std::size_t>(r)], sweep_dir).status) {
+      case planned_run_status::done: ++res.skipped_done; break;
+      case planned_run_status::running: ++res.skipped_running; break;
+      default: todo.push_back(r);
     }
   }
 
   const int cores = opt.cores > 0 ? opt.cores : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const int jobs = std::max(1, opt.jobs);
   const int threads = threads_per_run(cores, jobs);
+  auto print = [&](const std::string& s) {
+    if (opt.print) opt.print(s);
+  };
   if (res.skipped_done + res.skipped_running > 0)
     print(fmt::format("sae-sweep: {} of {} selected runs are done already{}; {} to run", res.skipped_done,
                       opt.rows.size(),
@@ -383,104 +521,7 @@ sweep_run_result run_sweep(const sweep_plan& plan, const fs::path& sweep_dir, co
   std::error_code ec;
   fs::create_directories(sweep_dir / "runs", ec);
   if (ec) throw std::runtime_error(fmt::format("{}: cannot create: {}", (sweep_dir / "runs").string(), ec.message()));
-
-  using clock = std::chrono::steady_clock;
-  struct child {
-    pid_t pid;
-    int row;
-    clock::time_point start;
-  };
-  std::vector<child> children;
-  // If this function is left by an exception (a failed print, a full disk),
-  // the children are stopped cleanly and waited for, never orphaned.
-  struct stop_children {
-    std::vector<child>& c;
-    ~stop_children() {
-      for (const child& x : c) ::kill(x.pid, SIGINT);
-      for (const child& x : c) {
-        int ws = 0;
-        while (::waitpid(x.pid, &ws, 0) < 0 && errno == EINTR) {
-        }
-      }
-    }
-  } guard{children};
-  const auto t0 = clock::now();
-  std::size_t next = 0;
-  int finished = 0, seen_signals = opt.signals ? opt.signals->load() : 0;
-  const int total = static_cast<int>(todo.size());
-  const int width = static_cast<int>(std::to_string(total).size());
-
-  while ((!res.stopped && next < todo.size()) || !children.empty()) {
-    if (opt.signals && opt.signals->load() != seen_signals) {
-      seen_signals = opt.signals->load();
-      if (!res.stopped)
-        print(fmt::format("sae-sweep: stopping: {} running run{} asked to stop at their next step; no new runs",
-                          children.size(), children.size() == 1 ? "" : "s"));
-      res.stopped = true;
-      for (const child& c : children) ::kill(c.pid, SIGINT);
-    }
-    while (!res.stopped && children.size() < static_cast<std::size_t>(jobs) && next < todo.size()) {
-      const job& j = todo[next++];
-      const plan_row& row = plan.rows[static_cast<std::size_t>(j.row)];
-      const fs::path log = (sweep_dir / row.run_dir).string() + ".log";
-      // Another process (a shard, an array task, a sae-train by hand) may
-      // have taken or finished the run since the sweep began.
-      const std::optional<planned_run_state> now = claim_row(plan, row, sweep_dir);
-      if (!now || now->status == S::planned_run_status_running || now->status == S::planned_run_status_done ||
-          now->status == S::planned_run_status_mismatch) {
-        const bool done = now && now->status == S::planned_run_status_done;
-        ++(done ? res.skipped_done : res.skipped_running);
-        ++finished;
-        print(fmt::format("[{:>{}}/{}] {:<8}{} ({} by another process meanwhile{})", finished, width, total, "skip",
-                          row.id, done ? "done" : "taken", now && !now->detail.empty() ? ": " + now->detail : ""));
-        continue;
-      }
-      const planned_run_state& state = *now;
-      const auto argv = train_command(plan, row, sweep_dir, opt.trainer, state, threads);
-      // Created here, never through a planted link; the child then only appends to it.
-      write_log(log,
-                state.status == S::planned_run_status_pending ? log_open::log_open_truncate
-                                                              : log_open::log_open_append,
-                fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " ")));
-      children.push_back({spawn_logged(argv, log), j.row, clock::now()});
-      ++res.started;
-      const bool resumed = argv.size() > 1 && argv[1] == "--resume";
-      print(fmt::format("[{:>{}}/{}] {:<8}{}{}", res.started, width, total, resumed ? "resume" : "start", row.id,
-                        resumed ? fmt::format(" ({}, {} of {} epochs)", to_string(state.status), state.epochs_done,
-                                              state.epochs_planned)
-                                : ""));
-    }
-    bool reaped = false;
-    for (std::size_t k = 0; k < children.size(); ++k) {
-      int wstatus = 0;
-      const pid_t w = ::waitpid(children[k].pid, &wstatus, WNOHANG);
-      if (w == 0 || (w < 0 && errno == EINTR)) continue;
-      reaped = true;
-      const child c = children[k];
-      children.erase(children.begin() + static_cast<std::ptrdiff_t>(k--));
-      ++finished;
-      const plan_row& row = plan.rows[static_cast<std::size_t>(c.row)];
-      const planned_run_state after = inspect_run(plan, row, sweep_dir);
-      const double secs = std::chrono::duration<double>(clock::now() - c.start).count();
-      std::string line;
-      switch (after.status) {
-        case S::planned_run_status_done: ++res.done; line = "done"; break;
-        case S::planned_run_status_interrupted: ++res.interrupted; line = "stopped"; break;
-        default: ++res.failed; line = "FAILED"; break;
-      }
-      line = fmt::format("[{:>{}}/{}] {:<8}{} ({:.0f} s)", finished, width, total, line, row.id, secs);
-      if (opt.on_run_end) line += opt.on_run_end(row);
-      if (after.status != S::planned_run_status_done && after.status != S::planned_run_status_interrupted)
-        line += fmt::format("\n        {}  (log: {}.log)", last_line((sweep_dir / row.run_dir).string() + ".log"),
-                            (sweep_dir / row.run_dir).string());
-      const double elapsed = std::chrono::duration<double>(clock::now() - t0).count();
-      const int left = total - finished;
-      if (left > 0 && !res.stopped)
-        line += fmt::format("  [{} elapsed, about {} left]", clock_text(elapsed), clock_text(elapsed / finished * left));
-      print(line);
-    }
-    if (!reaped) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  sweep_loop(plan, sweep_dir, opt, std::move(todo), jobs, threads, res).run();
   return res;
 }
 

@@ -47,20 +47,20 @@
 namespace saelab {
 
 enum class planned_run_status {
-  planned_run_status_pending,
-  planned_run_status_done,
-  planned_run_status_running,
-  planned_run_status_killed,
-  planned_run_status_interrupted,
-  planned_run_status_failed,
-  planned_run_status_short,
-  planned_run_status_broken,
-  planned_run_status_mismatch,
+  pending,
+  done,
+  running,
+  killed,
+  interrupted,
+  failed,
+  too_short,
+  broken,
+  mismatch,
 };
 std::string_view to_string(planned_run_status s);  // "pending", "done", ...
 
 struct planned_run_state {
-  planned_run_status status = planned_run_status::planned_run_status_pending;
+  planned_run_status status = planned_run_status::pending;
   int epochs_done = 0;  // from DIR/status
   int epochs_planned = 0;
   std::string detail;  // mismatch: the keys that differ; failed: its message
@@ -106,6 +106,14 @@ struct sweep_run_result {
   int done = 0, failed = 0, interrupted = 0;
   bool stopped = false;  // a signal stopped the sweep
 };
+
+// The seconds a sweep has left: the runs not started and the rest of the
+// running ones, each taking the mean of the measured durations of the runs
+// that finished done, shared among `jobs` slots in start order. nullopt before
+// a run has finished done. It depends on the runs' durations only, not on the
+// order in which two runs ending together are seen.
+std::optional<double> sweep_seconds_left(const std::vector<double>& done_seconds,
+                                         const std::vector<double>& running_elapsed, int not_started, int jobs);
 
 // Throws sweep_error listing every selected row whose directory holds a run
 // of another config (status mismatch).

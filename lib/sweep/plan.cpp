@@ -39,7 +39,7 @@ std::string sanitize(std::string_view s) {
 // One point of a section: the index of the value taken on each axis.
 std::vector<std::vector<std::size_t>> section_points(const sweep_section& s, sweep_mode mode) {
   std::vector<std::vector<std::size_t>> points;
-  if (mode == sweep_mode::sweep_mode_zip) {
+  if (mode == sweep_mode::zip) {
     std::size_t n = 1;
     for (const auto& a : s.axes) n = std::max(n, a.values.size());
     for (std::size_t i = 0; i < n; ++i) {
@@ -79,7 +79,7 @@ run_count count_runs(const sweep_spec& spec) {
     double approx = 1;
     for (const sweep_axis& a : s.axes) {
       const std::uint64_t n = a.values.size();
-      if (spec.mode == sweep_mode::sweep_mode_zip) {
+      if (spec.mode == sweep_mode::zip) {
         points = std::max(points, n);
         approx = std::max(approx, static_cast<double>(n));
       } else {
@@ -103,62 +103,71 @@ std::string config_identity(experiment_config c) {
   return to_ini(c);
 }
 
-}  // namespace
+// ---- make_plan's steps ----
 
-const std::vector<std::string>& sweep_reserved_keys() {
-  static const std::vector<std::string> keys{"run.seed", "run.out", "run.name", "run.threads"};
-  return keys;
-}
-
-fs::path default_sweep_dir(const sweep_spec& spec) { return spec.file.parent_path() / spec.name; }
-
-sweep_plan make_plan(const sweep_spec& spec) {
-  sweep_plan plan;
-  plan.spec = spec;
-  const std::string file = spec.file.string();
-  std::vector<std::string> problems;
-  auto problem = [&](int line, const std::string& msg) { problems.push_back(fmt::format("{}:{}: {}", file, line, msg)); };
-
-  // ---- the size, before anything is expanded ----
+// Throws when the lists make more runs than a sweep may have; nothing is expanded yet.
+void check_size(const sweep_spec& spec) {
   if (const run_count n = count_runs(spec); n.overflow || n.exact > max_sweep_runs)
     throw sweep_error(fmt::format("{}: {} runs ([sweep] seeds x the points of every [grid] section): more than the "
                                   "{} a sweep may have; split it into smaller sweeps",
-                                  file, n.overflow ? fmt::format("{:.3g}", n.approx) : std::to_string(n.exact),
+                                  spec.file.string(),
+                                  n.overflow ? fmt::format("{:.3g}", n.approx) : std::to_string(n.exact),
                                   max_sweep_runs));
+}
 
-  // ---- the base, and the keys ----
-  experiment_config base;
-  try {
-    base = load_config(spec.base.string(), {});
-  } catch (const config_error& e) {
-    throw sweep_error(fmt::format("{}: base config: {}", file, e.what()));
+// One point of a section: the index of the value taken on each axis.
+struct point {
+  const sweep_section* section;
+  std::vector<std::size_t> at;
+};
+
+// The checks of make_plan, each problem with its line in the sweep file.
+struct plan_checker {
+  const sweep_spec& spec;
+  std::vector<std::string> problems;
+  std::vector<std::string> fixed_tokens;  // [fixed] as overrides
+  bool fixed_ok = true;                   // the base + [fixed] loads
+
+  void problem(int line, const std::string& msg) {
+    problems.push_back(fmt::format("{}:{}: {}", spec.file.string(), line, msg));
   }
-  const std::vector<std::string> known = config_keys();
-  const auto& reserved = sweep_reserved_keys();
-  auto check_key = [&](const sweep_axis& a, const std::string& section) {
-    if (std::find(known.begin(), known.end(), a.key) == known.end()) {
-      // load_config words the message, with its "did you mean".
-      std::string msg = fmt::format("unknown config key '{}'", a.key);
-      try {
-        load_config("", {token(a.key, "0")});
-      } catch (const config_error& e) {
-        msg = config_message(e);
-      }
-      problem(a.line, fmt::format("[{}] {}", section, msg));
-      return false;
-    }
-    if (std::find(reserved.begin(), reserved.end(), a.key) != reserved.end()) {
-      const std::string why = a.key == "run.seed"    ? "it is set from [sweep] seeds (base run.seed + 0, 1, ...)"
-                              : a.key == "run.threads" ? "it is set from sae-sweep -j (cores / jobs per run)"
-                                                       : "sae-sweep sets it per run (the run's id and directory)";
-      problem(a.line, fmt::format("[{}] {} cannot be set in a sweep: {}", section, a.key, why));
-      return false;
-    }
-    return true;
-  };
+  void throw_if_any() const {
+    if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
+  }
+  // A config key, and not one sae-sweep sets itself.
+  bool check_key(const sweep_axis& a, const std::string& section);
+  void check_fixed();
+  // Every axis and value on its own; collects the swept keys in order of first appearance.
+  void check_axes(std::vector<std::string>& keys);
+  // Each point once (seed 0): loads, builds, and is not a duplicate.
+  void check_points(const std::vector<point>& points);
+};
 
-  std::vector<std::string> fixed_tokens;
-  bool fixed_ok = true;
+bool plan_checker::check_key(const sweep_axis& a, const std::string& section) {
+  const std::vector<std::string> known = config_keys();
+  if (std::find(known.begin(), known.end(), a.key) == known.end()) {
+    // load_config words the message, with its "did you mean".
+    std::string msg = fmt::format("unknown config key '{}'", a.key);
+    try {
+      load_config("", {token(a.key, "0")});
+    } catch (const config_error& e) {
+      msg = config_message(e);
+    }
+    problem(a.line, fmt::format("[{}] {}", section, msg));
+    return false;
+  }
+  const auto& reserved = sweep_reserved_keys();
+  if (std::find(reserved.begin(), reserved.end(), a.key) != reserved.end()) {
+    const std::string why = a.key == "run.seed"    ? "it is set from [sweep] seeds (base run.seed + 0, 1, ...)"
+                            : a.key == "run.threads" ? "it is set from sae-sweep -j (cores / jobs per run)"
+                                                     : "sae-sweep sets it per run (the run's id and directory)";
+    problem(a.line, fmt::format("[{}] {} cannot be set in a sweep: {}", section, a.key, why));
+    return false;
+  }
+  return true;
+}
+
+void plan_checker::check_fixed() {
   for (const sweep_axis& a : spec.fixed) {
     if (!check_key(a, "fixed") || a.values.size() != 1) {
       fixed_ok = false;
@@ -172,18 +181,19 @@ sweep_plan make_plan(const sweep_spec& spec) {
       fixed_ok = false;
     }
   }
+}
 
-  // ---- each axis and each value, on its own ----
+void plan_checker::check_axes(std::vector<std::string>& keys) {
+  std::set<std::string> fixed_keys;
+  for (const auto& f : spec.fixed) fixed_keys.insert(f.key);
   for (const sweep_section& s : spec.sections) {
     const std::string name = section_name(s);
-    std::set<std::string> fixed_keys;
-    for (const auto& f : spec.fixed) fixed_keys.insert(f.key);
     const sweep_axis* longest = nullptr;
     for (const sweep_axis& a : s.axes) {
       if (!check_key(a, name)) continue;
       if (fixed_keys.count(a.key))
         problem(a.line, fmt::format("[{}] {} is also in [fixed]: set it in one place", name, a.key));
-      if (std::find(plan.keys.begin(), plan.keys.end(), a.key) == plan.keys.end()) plan.keys.push_back(a.key);
+      if (std::find(keys.begin(), keys.end(), a.key) == keys.end()) keys.push_back(a.key);
       std::set<std::string> seen;
       for (const std::string& v : a.values) {
         if (!seen.insert(v).second) problem(a.line, fmt::format("[{}] {} lists '{}' twice", name, a.key, v));
@@ -196,7 +206,7 @@ sweep_plan make_plan(const sweep_spec& spec) {
           problem(a.line, fmt::format("[{}] {}", name, config_message(e)));
         }
       }
-      if (spec.mode == sweep_mode::sweep_mode_zip && a.values.size() > 1) {
+      if (spec.mode == sweep_mode::zip && a.values.size() > 1) {
         if (longest == nullptr) longest = &a;
         else if (a.values.size() != longest->values.size())
           problem(a.line, fmt::format("[{}] zip mode: {} has {} values but {} (line {}) has {}; lists must have "
@@ -206,31 +216,9 @@ sweep_plan make_plan(const sweep_spec& spec) {
       }
     }
   }
-  if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
+}
 
-  // ---- the points ----
-  struct point {
-    const sweep_section* section;
-    std::vector<std::size_t> at;
-  };
-  std::vector<point> points;
-  for (const sweep_section& s : spec.sections)
-    for (auto& at : section_points(s, spec.mode)) points.push_back({&s, std::move(at)});
-  const std::size_t total = points.size() * static_cast<std::size_t>(spec.seeds);  // <= max_sweep_runs
-
-  // Short names for ids: the last dotted part, unless two swept keys share it.
-  std::map<std::string, int> leaf_count;
-  auto leaf = [](const std::string& k) { return k.substr(k.rfind('.') + 1); };
-  for (const auto& k : plan.keys) ++leaf_count[leaf(k)];
-  auto short_name = [&](const std::string& k) {
-    if (leaf_count[leaf(k)] == 1) return leaf(k);
-    std::string name = sanitize(k);  // same length as k; its first dot becomes '_'
-    if (const auto dot = k.find('.'); dot != std::string::npos) name[dot] = '_';
-    return name;
-  };
-  const int width = std::max<int>(3, static_cast<int>(fmt::format("{}", total - 1).size()));
-
-  // Each point once (seed 0): loads, builds, and is not a duplicate.
+void plan_checker::check_points(const std::vector<point>& points) {
   std::map<std::string, std::string> seen_configs;  // identity -> description
   std::set<std::string> model_checked;
   for (const point& p : points) {
@@ -267,15 +255,45 @@ sweep_plan make_plan(const sweep_spec& spec) {
       problem(p.section->line, fmt::format("{}: {}", where, e.what()));
     }
   }
-  if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
+}
 
-  // ---- the rows ----
+std::vector<point> expand_points(const sweep_spec& spec) {
+  std::vector<point> points;
+  for (const sweep_section& s : spec.sections)
+    for (auto& at : section_points(s, spec.mode)) points.push_back({&s, std::move(at)});
+  return points;
+}
+
+// How a swept key is named in run ids: its last dotted part, unless two swept
+// keys share it; then the whole key, '_' for its first dot.
+struct id_namer {
+  std::map<std::string, int> leaf_count;
+
+  static std::string leaf(const std::string& k) { return k.substr(k.rfind('.') + 1); }
+  explicit id_namer(const std::vector<std::string>& keys) {
+    for (const auto& k : keys) ++leaf_count[leaf(k)];
+  }
+  std::string operator()(const std::string& k) const {
+    if (leaf_count.at(leaf(k)) == 1) return leaf(k);
+    std::string name = sanitize(k);  // same length as k
+    if (const auto dot = k.find('.'); dot != std::string::npos) name[dot] = '_';
+    return name;
+  }
+};
+
+// Seeds outermost, then the points in order.
+void add_rows(sweep_plan& plan, const std::vector<point>& points, const std::vector<std::string>& fixed_tokens,
+              std::uint64_t base_seed) {
+  const sweep_spec& spec = plan.spec;
+  const std::size_t total = points.size() * static_cast<std::size_t>(spec.seeds);  // <= max_sweep_runs
+  const int width = std::max<int>(3, static_cast<int>(fmt::format("{}", total - 1).size()));
+  const id_namer short_name(plan.keys);
   for (int seed_k = 0; seed_k < spec.seeds; ++seed_k) {
     for (const point& p : points) {
       plan_row r;
       r.index = static_cast<int>(plan.rows.size());
       r.label = p.section->label;
-      r.seed = base.run.seed + static_cast<std::uint64_t>(seed_k);
+      r.seed = base_seed + static_cast<std::uint64_t>(seed_k);
       r.values.assign(plan.keys.size(), "");
       r.overrides = fixed_tokens;
       std::string id = fmt::format("{:0{}}", r.index, width);
@@ -293,6 +311,35 @@ sweep_plan make_plan(const sweep_spec& spec) {
       plan.rows.push_back(std::move(r));
     }
   }
+}
+
+}  // namespace
+
+const std::vector<std::string>& sweep_reserved_keys() {
+  static const std::vector<std::string> keys{"run.seed", "run.out", "run.name", "run.threads"};
+  return keys;
+}
+
+fs::path default_sweep_dir(const sweep_spec& spec) { return spec.file.parent_path() / spec.name; }
+
+sweep_plan make_plan(const sweep_spec& spec) {
+  check_size(spec);
+  experiment_config base;
+  try {
+    base = load_config(spec.base.string(), {});
+  } catch (const config_error& e) {
+    throw sweep_error(fmt::format("{}: base config: {}", spec.file.string(), e.what()));
+  }
+  sweep_plan plan;
+  plan.spec = spec;
+  plan_checker check{spec, {}, {}, true};
+  check.check_fixed();
+  check.check_axes(plan.keys);
+  check.throw_if_any();
+  const std::vector<point> points = expand_points(spec);
+  check.check_points(points);
+  check.throw_if_any();
+  add_rows(plan, points, check.fixed_tokens, base.run.seed);
   return plan;
 }
 

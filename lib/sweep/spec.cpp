@@ -6,11 +6,11 @@
 #include <cmath>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "config/ini.hpp"
 #include "io/input_file.hpp"
 
 namespace saelab {
@@ -139,7 +139,7 @@ std::string location(const fs::path& file, int line) { return fmt::format("{}:{}
 
 }  // namespace
 
-std::string_view to_string(sweep_mode m) { return m == sweep_mode::sweep_mode_grid ? "grid" : "zip"; }
+std::string_view to_string(sweep_mode m) { return m == sweep_mode::grid ? "grid" : "zip"; }
 
 std::vector<std::string> parse_value_list(const std::string& text_in) {
   const std::string text = trim(text_in);
@@ -164,181 +164,204 @@ sweep_spec read_sweep_file(const fs::path& path) {
   }
 }
 
-sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
+namespace {
+
+// What a section of the sweep file is; `other` is reported already and its keys ignored.
+enum class section_role { none, sweep, fixed, grid, other };
+
+// parse_sweep's state: the spec being filled and every problem found, each
+// with its line (0: the whole file).
+struct sweep_reader {
+  const fs::path& path;
   sweep_spec spec;
-  spec.file = path;
-  spec.text = text;
-  spec.name = path.stem().string();
-
-  std::vector<std::string> problems;
-  // Every section has at least as many points as its longest list, so their sum
-  // bounds the runs from below in either mode; past the cap, stop before more
-  // lists are expanded (log() and range() make 10000 values from one line).
-  std::uint64_t fewest_points = 0;
-  std::vector<std::size_t> longest;  // per section
-  auto problem = [&](int line, const std::string& msg) { problems.push_back(location(path, line) + ": " + msg); };
-
-  enum class where { none, sweep, fixed, grid, other } in = where::none;
-  std::set<std::string> sweep_keys_seen, section_names;
-  std::set<std::string> keys_in_section;
+  std::vector<std::pair<int, std::string>> problems;
+  std::vector<section_role> roles;         // per ini section
+  std::vector<int> grid_of;                // per ini section: its index in spec.sections, or -1
+  std::vector<std::size_t> longest;        // per grid section: its longest list
+  std::uint64_t fewest_points = 0;         // sum of `longest`: a lower bound on the runs in either mode
   bool have_base = false;
   int sweep_line = 0;
 
-  std::istringstream lines(text);
-  std::string raw;
-  int line_no = 0;
-  while (std::getline(lines, raw)) {
-    ++line_no;
-    const std::string line = trim(raw.substr(0, raw.find('#')));
-    if (line.empty()) continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') {
-        problem(line_no, fmt::format("'{}': expected a section header like [grid]", line));
-        in = where::other;
-        continue;
-      }
-      const std::string name = trim(line.substr(1, line.size() - 2));
-      if (!section_names.insert(name).second) problem(line_no, fmt::format("section [{}] appears twice", name));
-      keys_in_section.clear();
-      if (name == "sweep") {
-        in = where::sweep;
-        sweep_line = line_no;
-      } else if (name == "fixed") {
-        in = where::fixed;
-      } else if (name == "grid" || name.rfind("grid.", 0) == 0) {
-        in = where::grid;
-        sweep_section s;
-        s.label = name == "grid" ? "" : name.substr(5);
-        s.line = line_no;
-        const bool label_ok =
-            name == "grid" || (!s.label.empty() && std::all_of(s.label.begin(), s.label.end(), [](char c) {
-              return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-            }));
-        if (!label_ok)
-          problem(line_no, fmt::format("[{}]: a label may hold only letters, digits, '_' and '-'", name));
-        spec.sections.push_back(std::move(s));
-      } else {
-        problem(line_no, fmt::format("unknown section [{}]: expected [sweep], [fixed], [grid] or [grid.<label>]", name));
-        in = where::other;
-      }
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) {
-      problem(line_no, fmt::format("'{}': expected 'key = value'", line));
-      continue;
-    }
-    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (key.empty()) {
-      problem(line_no, fmt::format("'{}': no key before '='", line));
-      continue;
-    }
-    switch (in) {
-      case where::none:
-        problem(line_no, fmt::format("'{}' comes before any section: expected [sweep] first", key));
-        break;
-      case where::other:
-        break;  // its section is reported already
-      case where::sweep: {
-        if (!sweep_keys_seen.insert(key).second) {
-          problem(line_no, fmt::format("[sweep] {} is given twice", key));
-          break;
-        }
-        if (key == "base") {
-          have_base = true;
-          spec.base_as_written = value;
-          if (value.empty()) problem(line_no, "[sweep] base is empty: expected the path of a config file");
-        } else if (key == "mode") {
-          if (value == "grid") spec.mode = sweep_mode::sweep_mode_grid;
-          else if (value == "zip") spec.mode = sweep_mode::sweep_mode_zip;
-          else problem(line_no, fmt::format("[sweep] mode = '{}': expected grid or zip", value));
-        } else if (key == "seeds") {
-          int n = 0;
-          const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-          if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > 1000)
-            problem(line_no, fmt::format("[sweep] seeds = '{}': expected a number of seeds in [1, 1000]", value));
-          else spec.seeds = n;
-        } else if (key == "name") {
-          const bool ok = !value.empty() && value != "." && value != ".." &&
-                          std::all_of(value.begin(), value.end(), [](char c) {
-                            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-                          });
-          if (ok) spec.name = value;
-          else problem(line_no, fmt::format("[sweep] name = '{}': expected letters, digits, '_', '-' or '.'", value));
-        } else {
-          problem(line_no, fmt::format("[sweep] has no key '{}': expected base, mode, seeds or name", key));
-        }
-        break;
-      }
-      case where::fixed:
-      case where::grid: {
-        const std::string section = in == where::fixed ? std::string("fixed")
-                                    : spec.sections.back().label.empty()
-                                        ? std::string("grid")
-                                        : "grid." + spec.sections.back().label;
-        if (!keys_in_section.insert(key).second) {
-          problem(line_no, fmt::format("[{}] {} is given twice: put every value in one list", section, key));
-          break;
-        }
-        sweep_axis axis{key, {}, line_no};
-        try {
-          axis.values = parse_value_list(value);
-        } catch (const sweep_error& e) {
-          problem(line_no, fmt::format("[{}] {}: {}", section, key, e.what()));
-          break;
-        }
-        if (in == where::fixed) {
-          if (axis.values.size() != 1)
-            problem(line_no, fmt::format("[fixed] {} has {} values: [fixed] takes one value per key; sweep it in "
-                                         "a [grid] section",
-                                         key, axis.values.size()));
-          spec.fixed.push_back(std::move(axis));
-        } else {
-          const std::size_t n = axis.values.size();
-          spec.sections.back().axes.push_back(std::move(axis));
-          longest.resize(spec.sections.size(), 0);
-          if (n > longest.back()) fewest_points += n - std::exchange(longest.back(), n);
-          if (fewest_points > max_sweep_runs) {
-            problem(line_no, fmt::format("[{}] {}: the lists so far make more than the {} runs a sweep may have",
-                                         section, key, max_sweep_runs));
-            throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
-          }
-        }
-        break;
-      }
-    }
+  void problem(int line, std::string msg) { problems.emplace_back(line, std::move(msg)); }
+  [[noreturn]] void fail() const {
+    std::vector<std::string> lines;
+    for (const auto& [line, msg] : problems) lines.push_back(line > 0 ? location(path, line) + ": " + msg : msg);
+    throw sweep_error(fmt::format("{}", fmt::join(lines, "\n")));
   }
 
-  if (sweep_line == 0) problems.insert(problems.begin(), fmt::format("{}: no [sweep] section", path.string()));
+  void read_sections(const ini_text& ini);
+  void read_sweep_key(const ini_entry& e);
+  void read_axis(const ini_entry& e, section_role role);
+  void check_complete();
+  void resolve_base();
+};
+
+bool is_label(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+void sweep_reader::read_sections(const ini_text& ini) {
+  std::set<std::string> names;
+  for (const ini_section& sec : ini.sections) {
+    section_role role = section_role::other;
+    int grid = -1;
+    const std::string& name = sec.name;
+    if (!sec.well_formed) {
+      // read_ini reported the line
+    } else if (!names.insert(name).second) {
+      problem(sec.line, fmt::format("section [{}] appears twice", name));
+    } else if (name == "sweep") {
+      role = section_role::sweep;
+      sweep_line = sec.line;
+    } else if (name == "fixed") {
+      role = section_role::fixed;
+    } else if (name == "grid" || name.rfind("grid.", 0) == 0) {
+      role = section_role::grid;
+      sweep_section s;
+      s.label = name == "grid" ? "" : name.substr(5);
+      s.line = sec.line;
+      if (name != "grid" && !is_label(s.label))
+        problem(sec.line, fmt::format("[{}]: a label may hold only letters, digits, '_' and '-'", name));
+      grid = static_cast<int>(spec.sections.size());
+      spec.sections.push_back(std::move(s));
+    } else {
+      problem(sec.line,
+              fmt::format("unknown section [{}]: expected [sweep], [fixed], [grid] or [grid.<label>]", name));
+    }
+    roles.push_back(role);
+    grid_of.push_back(grid);
+  }
+  longest.assign(spec.sections.size(), 0);
+}
+
+void sweep_reader::read_sweep_key(const ini_entry& e) {
+  const std::string& key = e.key;
+  const std::string& value = e.value;
+  const int line = e.line;
+  if (e.first_line != 0) {
+    problem(line, fmt::format("[sweep] {} is given twice", key));
+  } else if (key == "base") {
+    have_base = true;
+    spec.base_as_written = value;
+    if (value.empty()) problem(line, "[sweep] base is empty: expected the path of a config file");
+  } else if (key == "mode") {
+    if (value == "grid") spec.mode = sweep_mode::grid;
+    else if (value == "zip") spec.mode = sweep_mode::zip;
+    else problem(line, fmt::format("[sweep] mode = '{}': expected grid or zip", value));
+  } else if (key == "seeds") {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n < 1 || n > 1000)
+      problem(line, fmt::format("[sweep] seeds = '{}': expected a number of seeds in [1, 1000]", value));
+    else spec.seeds = n;
+  } else if (key == "name") {
+    const bool ok = !value.empty() && value != "." && value != ".." &&
+                    std::all_of(value.begin(), value.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                    });
+    if (ok) spec.name = value;
+    else problem(line, fmt::format("[sweep] name = '{}': expected letters, digits, '_', '-' or '.'", value));
+  } else {
+    problem(line, fmt::format("[sweep] has no key '{}': expected base, mode, seeds or name", key));
+  }
+}
+
+// One key of [fixed] or of a [grid*] section, with its value list.
+void sweep_reader::read_axis(const ini_entry& e, section_role role) {
+  const std::string& section = e.section_name;
+  if (e.first_line != 0) {
+    problem(e.line, fmt::format("[{}] {} is given twice: put every value in one list", section, e.key));
+    return;
+  }
+  sweep_axis axis{e.key, {}, e.line};
+  try {
+    axis.values = parse_value_list(e.value);
+  } catch (const sweep_error& err) {
+    problem(e.line, fmt::format("[{}] {}: {}", section, e.key, err.what()));
+    return;
+  }
+  if (role == section_role::fixed) {
+    if (axis.values.size() != 1)
+      problem(e.line, fmt::format("[fixed] {} has {} values: [fixed] takes one value per key; sweep it in a [grid] "
+                                  "section",
+                                  e.key, axis.values.size()));
+    spec.fixed.push_back(std::move(axis));
+    return;
+  }
+  // Past the cap, stop before more lists are expanded (log() and range()
+  // make 10000 values from one line).
+  const auto g = static_cast<std::size_t>(grid_of[static_cast<std::size_t>(e.section)]);
+  const std::size_t n = axis.values.size();
+  spec.sections[g].axes.push_back(std::move(axis));
+  if (n > longest[g]) fewest_points += n - std::exchange(longest[g], n);
+  if (fewest_points > max_sweep_runs) {
+    problem(e.line, fmt::format("[{}] {}: the lists so far make more than the {} runs a sweep may have", section,
+                                e.key, max_sweep_runs));
+    fail();
+  }
+}
+
+void sweep_reader::check_complete() {
+  if (sweep_line == 0) problem(0, fmt::format("{}: no [sweep] section", path.string()));
   else if (!have_base) problem(sweep_line, "[sweep] has no base: expected base = <config file>");
-  if (spec.sections.empty())
-    problems.push_back(fmt::format("{}: no [grid] section: nothing to sweep", path.string()));
+  if (spec.sections.empty()) problem(0, fmt::format("{}: no [grid] section: nothing to sweep", path.string()));
   for (const sweep_section& s : spec.sections)
     if (s.axes.empty())
       problem(s.line, fmt::format("[{}] is empty: expected at least one 'key = values' line",
                                   s.label.empty() ? "grid" : "grid." + s.label));
+}
 
-  if (have_base && !spec.base_as_written.empty()) {
-    std::error_code ec;
-    const fs::path as_written = spec.base_as_written;
-    const fs::path beside = path.parent_path() / as_written;
-    if (fs::exists(as_written, ec)) spec.base = as_written;
-    else if (!as_written.is_absolute() && fs::exists(beside, ec)) spec.base = beside;
-    else
-      problems.push_back(fmt::format("{}: base config '{}' not found (looked in the current directory and in '{}')",
-                                     path.string(), spec.base_as_written,
-                                     path.parent_path().empty() ? "." : path.parent_path().string()));
-    if (!spec.base.empty()) {
-      try {
-        check_input_file(spec.base, "a config file");
-      } catch (const input_error& e) {
-        problems.push_back(fmt::format("{}: base: {}", path.string(), e.what()));
-      }
+// Against the current directory, then the sweep file's directory.
+void sweep_reader::resolve_base() {
+  if (!have_base || spec.base_as_written.empty()) return;
+  std::error_code ec;
+  const fs::path as_written = spec.base_as_written;
+  const fs::path beside = path.parent_path() / as_written;
+  if (fs::exists(as_written, ec)) spec.base = as_written;
+  else if (!as_written.is_absolute() && fs::exists(beside, ec)) spec.base = beside;
+  else
+    problem(0, fmt::format("{}: base config '{}' not found (looked in the current directory and in '{}')",
+                           path.string(), spec.base_as_written,
+                           path.parent_path().empty() ? "." : path.parent_path().string()));
+  if (spec.base.empty()) return;
+  try {
+    check_input_file(spec.base, "a config file");
+  } catch (const input_error& e) {
+    problem(0, fmt::format("{}: base: {}", path.string(), e.what()));
+  }
+}
+
+}  // namespace
+
+sweep_spec parse_sweep(const std::string& text, const fs::path& path) {
+  sweep_reader r{path, {}, {}, {}, {}, {}, 0, false, 0};
+  r.spec.file = path;
+  r.spec.text = text;
+  r.spec.name = path.stem().string();
+
+  const ini_text ini = read_ini(text);
+  for (const ini_problem& p : ini.problems) r.problem(p.line, fmt::format("'{}': {}", p.text, p.message));
+  r.read_sections(ini);
+  for (const ini_entry& e : ini.entries) {
+    const section_role role = e.section < 0 ? section_role::none : r.roles[static_cast<std::size_t>(e.section)];
+    switch (role) {
+      case section_role::none:
+        r.problem(e.line, fmt::format("'{}' comes before any section: expected [sweep] first", e.key));
+        break;
+      case section_role::other: break;  // its section is reported already
+      case section_role::sweep: r.read_sweep_key(e); break;
+      case section_role::fixed:
+      case section_role::grid: r.read_axis(e, role); break;
     }
   }
-
-  if (!problems.empty()) throw sweep_error(fmt::format("{}", fmt::join(problems, "\n")));
-  return spec;
+  r.check_complete();
+  r.resolve_base();
+  // File-wide problems first, then by line.
+  std::stable_sort(r.problems.begin(), r.problems.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (!r.problems.empty()) r.fail();
+  return std::move(r.spec);
 }
 
 }  // namespace saelab

@@ -46,7 +46,7 @@ class sweep_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class sweep_mode { sweep_mode_grid, sweep_mode_zip };
+enum class sweep_mode { grid, zip };
 std::string_view to_string(sweep_mode m);  // "grid", "zip"
 
 // The most runs one sweep may have. make_plan counts them from the list
@@ -75,7 +75,7 @@ struct sweep_spec {
   std::string name;            // [sweep] name, else the file's stem
   std::filesystem::path base;  // resolved: see read_sweep_file
   std::string base_as_written;
-  sweep_mode mode = sweep_mode::sweep_mode_grid;
+  sweep_mode mode = sweep_mode::grid;
   int seeds = 1;
   std::vector<sweep_axis> fixed;  // [fixed]: one value each
   std::vector<sweep_section> sections;

@@ -240,6 +240,35 @@ std::optional<rho_hat_hist> read_rho_hat_histogram(const fs::path& run_h5, const
   }
 }
 
+namespace {
+
+// The rows of the existing summary.csv that are done and whose run
+// directories are absent (a committed study holds none), by run id, in
+// `header`'s columns. Those results exist nowhere else: rebuilding the
+// summary must not turn them into pending runs.
+std::map<std::string, std::vector<std::string>> done_rows_of_absent_runs(const sweep_plan& plan,
+                                                                       const fs::path& sweep_dir,
+                                                                       const std::vector<std::string>& header) {
+  std::map<std::string, std::vector<std::string>> kept;
+  std::error_code ec;
+  if (!fs::exists(sweep_dir / "summary.csv", ec)) return kept;
+  const csv_table old = read_csv(sweep_dir / "summary.csv");
+  if (!old.has("id") || !old.has("status")) return kept;
+  std::map<std::string, const std::vector<std::string>*> by_id;
+  for (const auto& r : old.rows)
+    if (r[old.column("status")] == "done") by_id[r[old.column("id")]] = &r;
+  for (const plan_row& row : plan.rows) {
+    const auto it = by_id.find(row.id);
+    if (it == by_id.end() || fs::exists(sweep_dir / row.run_dir, ec)) continue;
+    std::vector<std::string> cells;
+    for (const auto& h : header) cells.push_back(old.has(h) ? (*it->second)[old.column(h)] : "");
+    kept.emplace(row.id, std::move(cells));
+  }
+  return kept;
+}
+
+}  // namespace
+
 csv_table collect_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
   csv_table t;
   t.header = {"index", "id", "label", "seed"};
@@ -252,7 +281,12 @@ csv_table collect_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
     for (const char* c : site_columns) t.header.push_back(site + "." + c);
   t.header.push_back("run_dir");
 
+  const std::map<std::string, std::vector<std::string>> kept = done_rows_of_absent_runs(plan, sweep_dir, t.header);
   for (const plan_row& row : plan.rows) {
+    if (const auto it = kept.find(row.id); it != kept.end()) {
+      t.rows.push_back(it->second);
+      continue;
+    }
     const experiment_config c = planned_config(plan, row, sweep_dir);
     std::vector<std::string> cells{std::to_string(row.index), row.id, row.label, std::to_string(row.seed)};
     cells.insert(cells.end(), row.values.begin(), row.values.end());
@@ -267,8 +301,8 @@ csv_table collect_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
     const planned_run_state st = inspect_run(plan, row, sweep_dir);
     cells.push_back(std::string(to_string(st.status)));
     using S = planned_run_status;
-    const bool readable = st.status != S::planned_run_status_pending && st.status != S::planned_run_status_running &&
-                          st.status != S::planned_run_status_broken && st.status != S::planned_run_status_mismatch;
+    const bool readable = st.status != S::pending && st.status != S::running &&
+                          st.status != S::broken && st.status != S::mismatch;
     const auto m = readable ? read_run_metrics(sweep_dir / row.run_dir / "run.h5") : std::nullopt;
     if (m) {
       cells.insert(cells.end(), {std::to_string(m->epochs), fmt::format("{:.1f}", m->seconds), num(m->test_bce),
@@ -355,7 +389,7 @@ void write_summary_files(const sweep_plan& plan, const fs::path& sweep_dir, cons
         h5::write_attr_string(f, "default", "runs");
       }
       h5::group logs = h5::create_group(f, "/run_logs");
-      h5::write_attr_string(logs, "description", "external links to each run's run.h5 (runs that have one)");
+      h5::write_attr_string(logs, "description", "external links to the run.h5 of each run that had one when this file was written; /runs/run_dir names every run's directory");
       for (const plan_row& row : plan.rows) {
         if (!fs::exists(sweep_dir / row.run_dir / "run.h5", ec)) continue;
         const std::string target = row.run_dir + "/run.h5";

@@ -1,7 +1,10 @@
 #pragma once
 // The sweep's summary: one row per planned run, built only from the plan and
 // the run directories, so it is the same whether sae-sweep writes it as runs
-// end or `sae-sweep --collect` rebuilds it later.
+// end or `sae-sweep --collect` rebuilds it later. One exception: a run whose
+// directory is absent but whose row in the existing summary.csv is done keeps
+// that row. A committed study holds no run directories; `--collect` on it
+// rebuilds sweep.h5 from its summary, with no link to a missing run.h5.
 //
 // Columns of summary.csv (and of sweep.h5:/runs):
 //   index, id, label, seed, <swept keys...>  as in plan.csv ("" = not set by the row's section)
@@ -40,7 +43,8 @@
 //                        labelled "run", with /runs/index as its dimension scale. When test_bce
 //                        has numbers, /runs is an NXdata group (signal test_bce, axes index) and
 //                        the root's `default` names it, so silx and h5web plot it first.
-//   /run_logs/<id>       external link to <run_dir>/run.h5 (for runs whose run.h5 exists)
+//   /run_logs/<id>       external link to <run_dir>/run.h5, only for runs whose run.h5 exists
+//                        when the file is written (/runs/run_dir names every run's directory)
 // Both files are written through a temporary and a rename, under a flock on
 // <sweep dir>/.summary.lock (shards and array tasks may finish together).
 

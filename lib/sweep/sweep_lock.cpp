@@ -49,7 +49,7 @@ sweep_lock sweep_lock::acquire(const fs::path& sweep_dir, sweep_lock_mode mode) 
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error(fmt::format("{}: cannot open the sweep lock: {}", path.string(), std::strerror(errno)));
-  const bool exclusive = mode == sweep_lock_mode::sweep_lock_mode_exclusive;
+  const bool exclusive = mode == sweep_lock_mode::exclusive;
   int rc = 0;
   while ((rc = ::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB)) != 0 && errno == EINTR) {
   }

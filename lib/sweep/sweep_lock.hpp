@@ -5,7 +5,7 @@
 // included: the kernel drops the lock with the descriptor, so there is no
 // stale lock to clean up).
 //
-//   auto lock = sweep_lock::acquire(dir, sweep_lock_mode::sweep_lock_mode_exclusive);
+//   auto lock = sweep_lock::acquire(dir, sweep_lock_mode::exclusive);
 //
 //   exclusive  a whole sweep: no other sae-sweep may run runs of this directory
 //   shared     one row (--task, as Slurm array tasks do) or a shard: many may
@@ -19,7 +19,7 @@
 
 namespace saelab {
 
-enum class sweep_lock_mode { sweep_lock_mode_exclusive, sweep_lock_mode_shared };
+enum class sweep_lock_mode { exclusive, shared };
 
 class sweep_lock {
  public:
