@@ -285,7 +285,7 @@ int run(const bench_options& o) {
   fmt::print(
       "result impl=saelab model={} hidden={} batch={} threads={} images_per_s={:.0f} s_per_epoch={:.3f} "
       "gflops={:.2f} peak_gflops={:.2f} frac_peak={:.3f} peak_rss_mib={:.0f} params_hash={:016x}\n",
-      to_string(cfg.model.arch), cfg.model.arch == model_arch::model_arch_fc ? cfg.model.hidden : 0, batch,
+      to_string(cfg.model.arch), cfg.model.arch == model_arch::fc ? cfg.model.hidden : 0, batch,
       cfg.run.threads, images_per_s, s_per_epoch, achieved, peak, peak > 0 ? achieved / peak : 0.0, rss, hash);
   return 0;
 }

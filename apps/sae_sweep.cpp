@@ -226,7 +226,7 @@ exec {cmd} --task "$SLURM_ARRAY_TASK_ID" --cores "${{SLURM_CPUS_PER_TASK:-{cpus}
   write_plan_files(plan, dir);
   std::error_code ec;
   fs::create_directories(dir / "runs", ec);
-  write_file_atomically(dir / "slurm.sh", script, file_mode::file_mode_executable);
+  write_file_atomically(dir / "slurm.sh", script, file_mode::executable);
   fmt::print("sae-sweep: wrote {} ({} array tasks, {} cpus each)\n  submit: sbatch {}\n  then:   {} --collect\n",
              (dir / "slurm.sh").string(), plan.rows.size(), cpus, (dir / "slurm.sh").string(), cmd);
 }

@@ -14,6 +14,6 @@ int main(int argc, char** argv) {
   }
   fuzz::checkpoint_fixture s;
   s.opt->set_steps(5);
-  save_checkpoint(argv[1], *s.net, *s.opt, s.r, {to_ini(s.config), optim_kind::optim_kind_adam, 1});
+  save_checkpoint(argv[1], *s.net, *s.opt, s.r, {to_ini(s.config), optim_kind::adam, 1});
   return 0;
 }

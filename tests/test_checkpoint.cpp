@@ -32,8 +32,8 @@ struct model_and_state {
   rng r{0};
 };
 
-model_and_state make(int hidden, std::uint64_t seed, optim_kind kind = optim_kind::optim_kind_adam,
-                     activation_kind act = activation_kind::activation_kind_sigmoid) {
+model_and_state make(int hidden, std::uint64_t seed, optim_kind kind = optim_kind::adam,
+                     activation_kind act = activation_kind::sigmoid) {
   model_config m;
   m.hidden = hidden;
   m.hidden_activation = act;
@@ -42,7 +42,7 @@ model_and_state make(int hidden, std::uint64_t seed, optim_kind kind = optim_kin
   s.r = rng(seed);
   s.net->init(s.r);
   const auto n = s.net->params().numel();
-  if (kind == optim_kind::optim_kind_adam)
+  if (kind == optim_kind::adam)
     s.opt = std::make_unique<adam<float>>(n, 1e-3, 0.9, 0.999, 1e-8);
   else
     s.opt = std::make_unique<sgd<float>>(n, 1e-2, 0.9);
@@ -60,7 +60,7 @@ bool same_bits(const tensor<float>& t, const std::vector<float>& v) {
          std::memcmp(t.data(), v.data(), v.size() * sizeof(float)) == 0;
 }
 
-checkpoint_meta meta_for(int epoch, optim_kind kind = optim_kind::optim_kind_adam) {
+checkpoint_meta meta_for(int epoch, optim_kind kind = optim_kind::adam) {
   experiment_config c;
   c.model.hidden = 12;
   c.optim.kind = kind;
@@ -106,7 +106,7 @@ struct saved_checkpoint {
 TEST_CASE("checkpoint round trip restores weights, optimiser, rng and epoch bitwise", "[checkpoint]") {
   temp_dir tmp("ckpt_roundtrip");
   const fs::path file = tmp / "model.h5";
-  for (optim_kind kind : {optim_kind::optim_kind_adam, optim_kind::optim_kind_sgd}) {
+  for (optim_kind kind : {optim_kind::adam, optim_kind::sgd}) {
     INFO("optimiser " << to_string(kind));
     auto a = make(12, 1, kind);
     save_checkpoint(file, *a.net, *a.opt, a.r, meta_for(3, kind));
@@ -162,14 +162,14 @@ TEST_CASE("checkpoint of another model is refused and nothing changes", "[checkp
     CHECK(same_bits(b.net->params(), before));
   }
   SECTION("same parameter count, other layers") {
-    auto b = make(12, 2, optim_kind::optim_kind_adam, activation_kind::activation_kind_relu);
+    auto b = make(12, 2, optim_kind::adam, activation_kind::relu);
     const auto before = copy_of(b.net->params());
     const std::string msg = checkpoint_error_of([&] { load_checkpoint(file, *b.net, b.opt.get(), &b.r); });
     CHECK_THAT(msg, Contains("another model") && Contains("sigmoid") && Contains("relu"));
     CHECK(same_bits(b.net->params(), before));
   }
   SECTION("another optimiser") {
-    auto b = make(12, 2, optim_kind::optim_kind_sgd);
+    auto b = make(12, 2, optim_kind::sgd);
     const auto before = copy_of(b.net->params());
     const std::string msg = checkpoint_error_of([&] { load_checkpoint(file, *b.net, b.opt.get(), &b.r); });
     CHECK_THAT(msg, Contains(file.string()) && Contains("adam") && Contains("sgd"));

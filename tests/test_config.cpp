@@ -56,15 +56,15 @@ const char* const fc_kl_ini =
 TEST_CASE("defaults without a file", "[config]") {
   const experiment_config c = load_config("", {});
   CHECK(c == experiment_config{});
-  CHECK(c.model.arch == model_arch::model_arch_fc);
+  CHECK(c.model.arch == model_arch::fc);
   CHECK(c.model.hidden == 1024);
-  CHECK(c.model.hidden_activation == activation_kind::activation_kind_sigmoid);
-  CHECK(c.sparsity.kind == sparsity_kind::sparsity_kind_none);
+  CHECK(c.model.hidden_activation == activation_kind::sigmoid);
+  CHECK(c.sparsity.kind == sparsity_kind::none);
   CHECK(c.sparsity.rho == 0.05);
   CHECK(c.sparsity.sites == std::vector<std::string>{"all"});
   CHECK(c.train.batch_size == 1200);
   CHECK(c.train.shuffle);
-  CHECK(c.optim.kind == optim_kind::optim_kind_adam);
+  CHECK(c.optim.kind == optim_kind::adam);
   CHECK(c.optim.lr == 9e-3);
   CHECK(c.data.dir == "data/mnist");
   CHECK(c.run.seed == 42);
@@ -77,7 +77,7 @@ TEST_CASE("a file overrides the defaults it names", "[config]") {
   temp_dir dir;
   const experiment_config c = load_config(dir.write("fc_kl.ini", fc_kl_ini), {});
   CHECK(c.model.hidden == 196);
-  CHECK(c.sparsity.kind == sparsity_kind::sparsity_kind_kl);
+  CHECK(c.sparsity.kind == sparsity_kind::kl);
   CHECK(c.sparsity.rho == 0.08);
   CHECK(c.train.epochs == 5);
   CHECK(c.sparsity.beta == 3.0);  // not in the file
@@ -94,24 +94,24 @@ TEST_CASE("the command line overrides the file in all three token forms", "[conf
   CHECK(c.model.hidden == 32);
   CHECK(c.data.dir == "a=b");  // a value token is never read as a key
   CHECK(c.run.out.empty());
-  CHECK(c.sparsity.kind == sparsity_kind::sparsity_kind_kl);  // still from the file
+  CHECK(c.sparsity.kind == sparsity_kind::kl);  // still from the file
 
   // Overrides alone, with no file.
-  CHECK(load_config("", {"optim.kind=sgd"}).optim.kind == optim_kind::optim_kind_sgd);
+  CHECK(load_config("", {"optim.kind=sgd"}).optim.kind == optim_kind::sgd);
 }
 
 TEST_CASE("to_ini round-trips every value exactly", "[config]") {
   temp_dir dir;
   experiment_config c;
-  c.model.arch = model_arch::model_arch_seed_conv;
-  c.model.hidden_activation = activation_kind::activation_kind_relu;
-  c.sparsity.kind = sparsity_kind::sparsity_kind_seed_kl;
+  c.model.arch = model_arch::seed_conv;
+  c.model.hidden_activation = activation_kind::relu;
+  c.sparsity.kind = sparsity_kind::seed_kl;
   c.sparsity.rho = 0.1 + 0.2;  // 0.30000000000000004: needs all 17 digits
   c.sparsity.beta = 0.005;
   c.sparsity.lambda = 1.0 / 3.0;
-  c.sparsity.reduction = penalty_reduction::penalty_reduction_mean;
+  c.sparsity.reduction = penalty_reduction::mean;
   c.sparsity.sites = {"hidden", "bottleneck"};
-  c.train.loss = loss_kind::loss_kind_mse;
+  c.train.loss = loss_kind::mse;
   c.train.shuffle = false;
   c.train.train_limit = 6000;
   c.optim.eps = 1e-12;
@@ -249,12 +249,12 @@ TEST_CASE("to_ini refuses a config it could not load back", "[config]") {
 }
 
 TEST_CASE("enum values print as their INI spelling", "[config]") {
-  CHECK(to_string(model_arch::model_arch_seed_conv) == "seed_conv");
-  CHECK(to_string(activation_kind::activation_kind_relu) == "relu");
-  CHECK(to_string(sparsity_kind::sparsity_kind_seed_kl) == "seed_kl");
-  CHECK(to_string(penalty_reduction::penalty_reduction_mean) == "mean");
-  CHECK(to_string(loss_kind::loss_kind_mse) == "mse");
-  CHECK(to_string(optim_kind::optim_kind_sgd) == "sgd");
+  CHECK(to_string(model_arch::seed_conv) == "seed_conv");
+  CHECK(to_string(activation_kind::relu) == "relu");
+  CHECK(to_string(sparsity_kind::seed_kl) == "seed_kl");
+  CHECK(to_string(penalty_reduction::mean) == "mean");
+  CHECK(to_string(loss_kind::mse) == "mse");
+  CHECK(to_string(optim_kind::sgd) == "sgd");
 }
 
 TEST_CASE("real keys are checked as the floats training uses", "[config]") {

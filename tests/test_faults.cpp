@@ -285,7 +285,7 @@ TEST_CASE("sae-eval refuses a checkpoint with a non-finite weight, naming it", "
     rng r(0);
     load_checkpoint(model, *net, &opt, &r);
     net->params()[784 * 16 + 16 + 16 * 784 + 5] = std::numeric_limits<float>::quiet_NaN();
-    save_checkpoint(model, *net, opt, r, {info.config, optim_kind::optim_kind_adam, info.next_epoch});
+    save_checkpoint(model, *net, opt, r, {info.config, optim_kind::adam, info.next_epoch});
   }
   const outcome bad = run_app("sae-eval", {run.string(), "--out", (f.tmp / "eval2").string()}, 0, 0, f.tmp / "err");
   INFO("stderr: " << bad.err);

@@ -65,8 +65,8 @@ TEST_CASE("max_pool2d flops", "[flops]") {
 
 TEST_CASE("the reference conv model's flops per training sample", "[flops]") {
   model_config spec;
-  spec.arch = model_arch::model_arch_seed_conv;
-  spec.hidden_activation = activation_kind::activation_kind_relu;
+  spec.arch = model_arch::seed_conv;
+  spec.hidden_activation = activation_kind::relu;
   const auto net = build_model<float>(spec, shape{1, 28, 28});
   const network_flops f = count_flops(*net);
   REQUIRE(f.layers.size() == 12);

@@ -67,8 +67,8 @@ TEST_CASE("penalties against hand-computed values", "[loss]") {
   }
   SECTION("l1 sum and mean") {
     const auto b = make({2, 2}, {0.5, -1.0, 0.0, 2.0});
-    CHECK(l1_penalty<double>(0.1, l1_reduction::l1_reduction_sum).evaluate(b, nullptr) == Approx(0.1 * 3.5 / 2));
-    CHECK(l1_penalty<double>(0.1, l1_reduction::l1_reduction_mean).evaluate(b, nullptr) == Approx(0.1 * 3.5 / 4));
+    CHECK(l1_penalty<double>(0.1, l1_reduction::sum).evaluate(b, nullptr) == Approx(0.1 * 3.5 / 2));
+    CHECK(l1_penalty<double>(0.1, l1_reduction::mean).evaluate(b, nullptr) == Approx(0.1 * 3.5 / 4));
   }
   SECTION("seed_kl is beta * rho * (mean activation - log rho)") {
     const double rho = 0.08, beta = 0.005;
@@ -92,7 +92,7 @@ TEST_CASE("penalty gradients", "[grad]") {
     check_gradient("kl", [&] { return p.evaluate(a, nullptr); }, a.data(), d.data(), a.numel());
   }
   SECTION("l1, away from zero") {
-    for (auto red : {l1_reduction::l1_reduction_sum, l1_reduction::l1_reduction_mean}) {
+    for (auto red : {l1_reduction::sum, l1_reduction::mean}) {
       auto a = random_tensor(shape{4, 3}, r);
       for (std::int64_t i = 0; i < a.numel(); ++i) a[i] += a[i] > 0 ? 0.1 : -0.1;
       l1_penalty<double> p(0.3, red);

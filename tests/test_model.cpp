@@ -34,7 +34,7 @@ const char* seed_conv_written =
 experiment_config small_run(model_config m) {
   experiment_config c;
   c.model = std::move(m);
-  c.sparsity.kind = sparsity_kind::sparsity_kind_l1;
+  c.sparsity.kind = sparsity_kind::l1;
   c.sparsity.lambda = 1e-3;
   c.train.epochs = 1;
   c.train.batch_size = 32;  // 96 images: 3 steps
@@ -71,7 +71,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 std::string build_error(const std::string& layers, const shape& input = shape{1, 28, 28}) {
   model_config m;
-  m.arch = model_arch::model_arch_layers;
+  m.arch = model_arch::layers;
   m.layers = layers;
   try {
     (void)build_model<float>(m, input);
@@ -94,10 +94,10 @@ std::string config_error_of(const std::vector<std::string>& overrides) {
 
 TEST_CASE("seed_conv from its preset and from the written list: the same bits after three steps", "[model]") {
   model_config preset;
-  preset.arch = model_arch::model_arch_seed_conv;
-  preset.hidden_activation = activation_kind::activation_kind_relu;
+  preset.arch = model_arch::seed_conv;
+  preset.hidden_activation = activation_kind::relu;
   model_config written;
-  written.arch = model_arch::model_arch_layers;
+  written.arch = model_arch::layers;
   written.layers = seed_conv_written;
   const trained a = train(small_run(preset)), b = train(small_run(written));
   CHECK(a.layer_list == seed_conv_written);
@@ -111,7 +111,7 @@ TEST_CASE("fc from its preset and from the written list: the same bits", "[model
   model_config preset;
   preset.hidden = 24;
   model_config written;
-  written.arch = model_arch::model_arch_layers;
+  written.arch = model_arch::layers;
   written.layers = "linear(24) sigmoid@hidden, linear(784)";
   const trained a = train(small_run(preset)), b = train(small_run(written));
   CHECK(a.layer_list == written.layers);
@@ -142,8 +142,8 @@ TEST_CASE("a layer list that does not fit names the layer, its input shape and w
 
 TEST_CASE("model.layers in a config: arch follows it, contradictions are refused", "[model][config]") {
   const experiment_config c = load_config("", {"--model.layers=linear(16) relu@h, linear(784)"});
-  CHECK(c.model.arch == model_arch::model_arch_layers);
-  CHECK(load_config("", {}).model.arch == model_arch::model_arch_fc);
+  CHECK(c.model.arch == model_arch::layers);
+  CHECK(load_config("", {}).model.arch == model_arch::fc);
   CHECK_THAT(config_error_of({"--model.arch=layers"}), Contains("model.arch = layers needs model.layers"));
   CHECK_THAT(config_error_of({"--model.arch=fc", "--model.layers=linear(784)"}),
              Contains("model.layers is given but model.arch = fc"));
@@ -156,9 +156,9 @@ TEST_CASE("a written model trains, checkpoints, resumes, logs its sites and is r
   temp_dir tmp("model_run");
   write_fake_mnist(tmp / "mnist", 96, 32);
   experiment_config cfg;
-  cfg.model.arch = model_arch::model_arch_layers;
+  cfg.model.arch = model_arch::layers;
   cfg.model.layers = "conv(4, 3, stride=2) relu@features, maxpool(2)@pooled, convT(1, 8, stride=4)";
-  cfg.sparsity.kind = sparsity_kind::sparsity_kind_l1;
+  cfg.sparsity.kind = sparsity_kind::l1;
   cfg.sparsity.sites = {"pooled"};
   cfg.train.epochs = 2;
   cfg.train.batch_size = 32;
@@ -194,7 +194,7 @@ TEST_CASE("model.init_from starts from a checkpoint's weights or from weights ex
   rng r(1);
   source->init(r);
   adam<float> opt(source->params().numel(), 1e-3, 0.9, 0.999, 1e-8);
-  save_checkpoint(tmp / "model.h5", *source, opt, r, {to_ini(experiment_config{}), optim_kind::optim_kind_adam, 1});
+  save_checkpoint(tmp / "model.h5", *source, opt, r, {to_ini(experiment_config{}), optim_kind::adam, 1});
   const std::vector<float> want(source->params().data(), source->params().data() + source->params().numel());
 
   SECTION("a saelab checkpoint") {
@@ -230,7 +230,7 @@ TEST_CASE("model.init_from starts from a checkpoint's weights or from weights ex
     }
     CHECK(same_bits({net->params().data(), net->params().data() + net->params().numel()}, before));
     model_config conv;
-    conv.arch = model_arch::model_arch_seed_conv;
+    conv.arch = model_arch::seed_conv;
     auto c = build_model<float>(conv, shape{1, 28, 28});
     CHECK_THROWS_WITH(init_from_file(tmp / "model.h5", *c),
                       Contains("/layers holds 2 groups with tensors (00_linear, 02_linear), this model has 6 layers"));
@@ -241,4 +241,31 @@ TEST_CASE("model.init_from starts from a checkpoint's weights or from weights ex
     { auto f = h5::file::create(tmp / "empty.h5"); f.close(); }
     CHECK_THROWS_WITH(init_from_file(tmp / "empty.h5", *net), Contains("no /layers group"));
   }
+}
+
+TEST_CASE("a run started from model.init_from resumes without the file", "[model][init][run]") {
+  temp_dir tmp("init_run");
+  write_fake_mnist(tmp / "mnist", 64, 16);
+  experiment_config cfg;
+  cfg.model.hidden = 8;
+  cfg.train.epochs = 1;
+  cfg.train.batch_size = 32;
+  cfg.data.dir = (tmp / "mnist").string();
+  cfg.run.threads = 1;
+  run_options quiet;
+  quiet.quiet = true;
+  cfg.run.out = (tmp / "a").string();
+  REQUIRE(run_experiment(cfg, quiet) == run_status::done);
+  fs::copy_file(tmp / "a" / "model.h5", tmp / "init.h5");
+
+  experiment_config b = cfg;
+  b.run.out = (tmp / "b").string();
+  b.model.init_from = (tmp / "missing.h5").string();
+  CHECK_THROWS_WITH(run_experiment(b, quiet), Contains("missing.h5"));
+  CHECK_FALSE(fs::exists(tmp / "b"));
+  b.model.init_from = (tmp / "init.h5").string();
+  REQUIRE(run_experiment(b, quiet) == run_status::done);
+  fs::remove(tmp / "init.h5");
+  REQUIRE(resume_experiment(tmp / "b", {"--train.epochs=2"}, quiet) == run_status::done);
+  CHECK(read_checkpoint_info(tmp / "b" / "model.h5").next_epoch == 2);
 }

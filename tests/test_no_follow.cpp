@@ -125,11 +125,11 @@ TEST_CASE("logs: a planted link is replaced on truncation and refused on append"
   temp_dir dir("nofollow_log");
   planted p(dir / "victims");
   for (const char* f : {"a.log", "b.log"}) p.plant(dir / f);
-  write_log(dir / "a.log", log_open::log_open_truncate, "fresh\n");
+  write_log(dir / "a.log", log_open::truncate, "fresh\n");
   CHECK(slurp(dir / "a.log") == "fresh\n");
-  CHECK_THROWS_WITH(write_log(dir / "b.log", log_open::log_open_append, "more\n"),
+  CHECK_THROWS_WITH(write_log(dir / "b.log", log_open::append, "more\n"),
                     Catch::Contains("b.log") && Catch::Contains("symbolic link"));
-  write_log(dir / "a.log", log_open::log_open_append, "more\n");
+  write_log(dir / "a.log", log_open::append, "more\n");
   CHECK(slurp(dir / "a.log") == "fresh\nmore\n");
   p.check_untouched();
 }

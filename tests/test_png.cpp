@@ -131,14 +131,14 @@ TEST_CASE("a large image still round-trips through zlib", "[png]") {
   const int w = 700, h = 300;
   std::vector<std::uint8_t> px(std::size_t(w) * h);
   for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>((i * 2654435761u) >> 13);
-  const std::string rows = check_png(encode_png(w, h, png_color::png_color_gray, px.data()), w, h, 0, 1);
+  const std::string rows = check_png(encode_png(w, h, png_color::gray, px.data()), w, h, 0, 1);
   CHECK(std::uint8_t(rows[std::size_t(h - 1) * (w + 1)]) == 0);
   CHECK(std::uint8_t(rows.back()) == px.back());
 }
 
 TEST_CASE("PNG errors: bad size, unwritable path named in the message", "[png]") {
   const std::uint8_t px[1] = {0};
-  CHECK_THROWS_AS(encode_png(0, 1, png_color::png_color_gray, px), std::invalid_argument);
+  CHECK_THROWS_AS(encode_png(0, 1, png_color::gray, px), std::invalid_argument);
   const fs::path missing = fs::temp_directory_path() / "saelab_no_such_dir_png" / "x.png";
   try {
     write_png_gray(missing, 1, 1, px);
@@ -160,7 +160,7 @@ TEST_CASE("tile layout puts tile n at row n/columns, column n%columns", "[tiles]
   o.columns = 2;
   o.scale = 2;
   o.border = 1;
-  o.norm = tile_norm::tile_norm_fixed;
+  o.norm = tile_norm::fixed;
   o.border_gray = 77;
   const gray_image g = tile_image(imgs, o);
   REQUIRE(g.width == 15);
@@ -200,7 +200,7 @@ TEST_CASE("tile normalisation maps min to 0 and max to 255", "[tiles]") {
   o.border = 0;
 
   SECTION("per tile") {
-    o.norm = tile_norm::tile_norm_per_tile;
+    o.norm = tile_norm::per_tile;
     const gray_image g = tile_image(imgs, o);
     CHECK(px(g, 0, 0) == 0);
     CHECK(px(g, 1, 0) == 64);  // 2/8 of the way
@@ -209,21 +209,21 @@ TEST_CASE("tile normalisation maps min to 0 and max to 255", "[tiles]") {
     CHECK(px(g, 5, 0) == 255);
   }
   SECTION("per tile symmetric: 0 is mid-gray") {
-    o.norm = tile_norm::tile_norm_per_tile_symmetric;
+    o.norm = tile_norm::per_tile_symmetric;
     const gray_image g = tile_image(imgs, o);
     CHECK(px(g, 0, 0) == 85);   // -2 in [-6, 6]: 4/12 of the way
     CHECK(px(g, 1, 0) == 128);
     CHECK(px(g, 2, 0) == 255);
   }
   SECTION("global") {
-    o.norm = tile_norm::tile_norm_global;
+    o.norm = tile_norm::global;
     const gray_image g = tile_image(imgs, o);
     CHECK(px(g, 0, 0) == 0);
     CHECK(px(g, 5, 0) == 255);
     CHECK(px(g, 3, 0) == 219);  // 10 in [-2, 12]: 12/14 of the way
   }
   SECTION("fixed [0, 1] clamps") {
-    o.norm = tile_norm::tile_norm_fixed;
+    o.norm = tile_norm::fixed;
     const gray_image g = tile_image(imgs, o);
     CHECK(px(g, 0, 0) == 0);
     CHECK(px(g, 1, 0) == 0);

@@ -33,7 +33,7 @@ class silent final : public training_observer {
 experiment_config tiny_config(optim_kind kind) {
   experiment_config c;
   c.model.hidden = 16;
-  c.sparsity.kind = sparsity_kind::sparsity_kind_kl;
+  c.sparsity.kind = sparsity_kind::kl;
   c.sparsity.beta = 0.1;
   c.train.epochs = 2;
   c.train.batch_size = 48;  // 200 images: 4 full batches and one of 8
@@ -114,7 +114,7 @@ trained train_with_restart(const experiment_config& cfg, const mnist_data& data,
 TEST_CASE("resume from an epoch-end checkpoint is bitwise exact", "[resume]") {
   temp_dir tmp("resume_lib");
   const mnist_data data = tiny_data();
-  const optim_kind kind = GENERATE(optim_kind::optim_kind_adam, optim_kind::optim_kind_sgd);
+  const optim_kind kind = GENERATE(optim_kind::adam, optim_kind::sgd);
   INFO("optimiser " << to_string(kind));
   const experiment_config cfg = tiny_config(kind);
   blas::set_threads(cfg.run.threads);
@@ -166,7 +166,7 @@ class killer final : public training_observer {
 };
 
 experiment_config run_config_in(const temp_dir& tmp, const std::string& out) {
-  experiment_config c = tiny_config(optim_kind::optim_kind_adam);
+  experiment_config c = tiny_config(optim_kind::adam);
   c.data.dir = (tmp / "mnist").string();
   c.run.out = (tmp / out).string();
   c.run.name = "tiny";
@@ -333,7 +333,7 @@ TEST_CASE("sae-train --resume continues an interrupted run exactly", "[resume]")
 
 TEST_CASE("a run whose loss blows up to a large finite value stops as diverged", "[trainer]") {
   // SGD at lr 1e6 saturates the logits: BCE near 100, still finite.
-  auto cfg = tiny_config(optim_kind::optim_kind_sgd);
+  auto cfg = tiny_config(optim_kind::sgd);
   cfg.optim.lr = 1e6;
   const auto data = tiny_data();
   auto net = build_model<float>(cfg.model, shape{1, 8, 8});

@@ -64,7 +64,7 @@ struct world {
 
   world() {
     cfg.model.hidden = 16;
-    cfg.sparsity.kind = sparsity_kind::sparsity_kind_kl;
+    cfg.sparsity.kind = sparsity_kind::kl;
     cfg.train.epochs = 3;
     cfg.log.every_steps = 2;
     cfg.run.seed = 7;
@@ -369,9 +369,9 @@ TEST_CASE("run_log: the conv model's sites and weights keep their natural shapes
   temp_dir dir("conv");
   const auto path = dir / "run.h5";
   experiment_config cfg;
-  cfg.model.arch = model_arch::model_arch_seed_conv;
-  cfg.model.hidden_activation = activation_kind::activation_kind_relu;
-  cfg.sparsity.kind = sparsity_kind::sparsity_kind_l1;
+  cfg.model.arch = model_arch::seed_conv;
+  cfg.model.hidden_activation = activation_kind::relu;
+  cfg.sparsity.kind = sparsity_kind::l1;
   cfg.sparsity.sites = {"conv1", "pool"};
   cfg.train.epochs = 2;
   auto net = build_model<float>(cfg.model, shape{1, 28, 28});

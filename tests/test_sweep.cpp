@@ -179,7 +179,7 @@ TEST_CASE("several grid sections are concatenated, each with its own keys", "[sw
   CHECK(p.rows[2].id == "002-l1-lambda1-s42");
   CHECK(p.rows[2].values == strings{"l1", "", "", "1"});  // blank: not set by [grid.l1]
   CHECK(p.rows[5].id == "005-kl-rho0.02-s43");
-  CHECK(planned_config(p, p.rows[3], "d").sparsity.kind == sparsity_kind::sparsity_kind_l1);
+  CHECK(planned_config(p, p.rows[3], "d").sparsity.kind == sparsity_kind::l1);
   CHECK(planned_config(p, p.rows[3], "d").sparsity.lambda == 2);
 
   const std::string csv = plan_csv(p);

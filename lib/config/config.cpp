@@ -35,22 +35,22 @@ template <class E>
 using names_of = std::span<const std::pair<std::string_view, E>>;
 
 constexpr std::pair<std::string_view, model_arch> model_arch_names[] = {
-    {"fc", model_arch::model_arch_fc},
-    {"seed_conv", model_arch::model_arch_seed_conv},
-    {"layers", model_arch::model_arch_layers}};
+    {"fc", model_arch::fc},
+    {"seed_conv", model_arch::seed_conv},
+    {"layers", model_arch::layers}};
 constexpr std::pair<std::string_view, activation_kind> activation_names[] = {
-    {"sigmoid", activation_kind::activation_kind_sigmoid}, {"relu", activation_kind::activation_kind_relu}};
+    {"sigmoid", activation_kind::sigmoid}, {"relu", activation_kind::relu}};
 constexpr std::pair<std::string_view, sparsity_kind> sparsity_names[] = {
-    {"none", sparsity_kind::sparsity_kind_none},
-    {"kl", sparsity_kind::sparsity_kind_kl},
-    {"l1", sparsity_kind::sparsity_kind_l1},
-    {"seed_kl", sparsity_kind::sparsity_kind_seed_kl}};
+    {"none", sparsity_kind::none},
+    {"kl", sparsity_kind::kl},
+    {"l1", sparsity_kind::l1},
+    {"seed_kl", sparsity_kind::seed_kl}};
 constexpr std::pair<std::string_view, penalty_reduction> reduction_names[] = {
-    {"sum", penalty_reduction::penalty_reduction_sum}, {"mean", penalty_reduction::penalty_reduction_mean}};
+    {"sum", penalty_reduction::sum}, {"mean", penalty_reduction::mean}};
 constexpr std::pair<std::string_view, loss_kind> loss_names[] = {
-    {"bce", loss_kind::loss_kind_bce}, {"mse", loss_kind::loss_kind_mse}};
+    {"bce", loss_kind::bce}, {"mse", loss_kind::mse}};
 constexpr std::pair<std::string_view, optim_kind> optim_names[] = {
-    {"adam", optim_kind::optim_kind_adam}, {"sgd", optim_kind::optim_kind_sgd}};
+    {"adam", optim_kind::adam}, {"sgd", optim_kind::sgd}};
 
 template <class E>
 std::string_view name_of(names_of<E> names, E v) {
@@ -402,11 +402,11 @@ void check_no_repeats(const po::parsed_options& parsed, std::string_view source)
 // arch = layers without one, is a contradiction to point out.
 void check_model_keys(experiment_config& c, bool arch_given, std::string_view source) {
   model_config& m = c.model;
-  if (!m.layers.empty() && !arch_given) m.arch = model_arch::model_arch_layers;
-  if (m.arch == model_arch::model_arch_layers && m.layers.empty())
+  if (!m.layers.empty() && !arch_given) m.arch = model_arch::layers;
+  if (m.arch == model_arch::layers && m.layers.empty())
     throw config_error(fmt::format("{}: model.arch = layers needs model.layers, e.g. 'layers = linear(1024) "
                                    "sigmoid@hidden, linear(784)'", printable(source)));
-  if (m.arch != model_arch::model_arch_layers && !m.layers.empty())
+  if (m.arch != model_arch::layers && !m.layers.empty())
     throw config_error(fmt::format("{}: model.layers is given but model.arch = {} (a preset with its own layers): "
                                    "expected model.arch = layers, or no model.layers",
                                    printable(source), to_string(m.arch)));

@@ -30,15 +30,15 @@ class config_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Enum values carry their INI spelling after the prefix: model_arch_fc <-> "fc".
+// Enum values are their INI spelling: model_arch::fc <-> "fc".
 // fc and seed_conv are presets that expand to a layer list; layers reads model.layers.
-enum class model_arch { model_arch_fc, model_arch_seed_conv, model_arch_layers };
-enum class activation_kind { activation_kind_sigmoid, activation_kind_relu };
-enum class sparsity_kind { sparsity_kind_none, sparsity_kind_kl, sparsity_kind_l1, sparsity_kind_seed_kl };
+enum class model_arch { fc, seed_conv, layers };
+enum class activation_kind { sigmoid, relu };
+enum class sparsity_kind { none, kl, l1, seed_kl };
 // L1 only. sum: sum over units, mean over the batch; mean: mean over every element.
-enum class penalty_reduction { penalty_reduction_sum, penalty_reduction_mean };
-enum class loss_kind { loss_kind_bce, loss_kind_mse };
-enum class optim_kind { optim_kind_adam, optim_kind_sgd };
+enum class penalty_reduction { sum, mean };
+enum class loss_kind { bce, mse };
+enum class optim_kind { adam, sgd };
 
 // The INI spelling of each value ("fc", "seed_kl", ...).
 std::string_view to_string(model_arch v);
@@ -53,20 +53,20 @@ std::string_view to_string(optim_kind v);
 inline constexpr int max_hidden_units = 65536;
 
 struct model_config {
-  model_arch arch = model_arch::model_arch_fc;
+  model_arch arch = model_arch::fc;
   int hidden = 1024;  // fc only: width of the hidden layer, at most max_hidden_units
-  activation_kind hidden_activation = activation_kind::activation_kind_sigmoid;  // presets only
+  activation_kind hidden_activation = activation_kind::sigmoid;  // presets only
   std::string layers;  // arch = layers: the model, in config/layer_list.hpp's syntax
   std::string init_from;  // a weights file (docs/weights.md) to start from instead of random weights
   bool operator==(const model_config&) const = default;
 };
 
 struct sparsity_config {
-  sparsity_kind kind = sparsity_kind::sparsity_kind_none;
+  sparsity_kind kind = sparsity_kind::none;
   double rho = 0.05;     // target rate, in (0, 1)
   double beta = 3.0;     // KL weight
   double lambda = 1e-4;  // L1 weight
-  penalty_reduction reduction = penalty_reduction::penalty_reduction_sum;
+  penalty_reduction reduction = penalty_reduction::sum;
   // Activation sites to penalise; {"all"} means every hidden site. The model
   // checks the names, not the config.
   std::vector<std::string> sites{"all"};
@@ -76,7 +76,7 @@ struct sparsity_config {
 struct train_config {
   int epochs = 20;
   int batch_size = 1200;
-  loss_kind loss = loss_kind::loss_kind_bce;
+  loss_kind loss = loss_kind::bce;
   bool shuffle = true;
   int train_limit = 0;  // 0: the whole training set
   int test_limit = 0;   // 0: the whole test set
@@ -84,7 +84,7 @@ struct train_config {
 };
 
 struct optim_config {
-  optim_kind kind = optim_kind::optim_kind_adam;
+  optim_kind kind = optim_kind::adam;
   double lr = 9e-3;
   double beta1 = 0.9;    // adam
   double beta2 = 0.999;  // adam

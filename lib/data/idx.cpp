@@ -285,4 +285,9 @@ mnist_data load_mnist(const std::string& dir, std::int64_t train_limit, std::int
   return d;
 }
 
+shape mnist_sample_shape(const std::string& dir) {
+  const idx_contents c = read_idx(dir + "/train-images-idx3-ubyte", magic_images, 3, 1);
+  return shape{1, c.dims[1], c.dims[2]};
+}
+
 }  // namespace saelab

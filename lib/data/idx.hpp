@@ -53,4 +53,8 @@ struct mnist_data {
 // reads only the first `limit` items of that set; 0 reads all.
 mnist_data load_mnist(const std::string& dir, std::int64_t train_limit = 0, std::int64_t test_limit = 0);
 
+// The shape of one training image in `dir`, [1, rows, cols], from the file's
+// header and first image alone: a model's input shape before the data is loaded.
+shape mnist_sample_shape(const std::string& dir);
+
 }  // namespace saelab

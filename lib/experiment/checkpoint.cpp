@@ -69,8 +69,8 @@ std::string reason(const std::exception& e, const fs::path& path) {
 }
 
 std::optional<optim_kind> kind_of(const optimizer<float>& opt) {
-  if (dynamic_cast<const adam<float>*>(&opt)) return optim_kind::optim_kind_adam;
-  if (dynamic_cast<const sgd<float>*>(&opt)) return optim_kind::optim_kind_sgd;
+  if (dynamic_cast<const adam<float>*>(&opt)) return optim_kind::adam;
+  if (dynamic_cast<const sgd<float>*>(&opt)) return optim_kind::sgd;
   return std::nullopt;
 }
 

@@ -2,7 +2,7 @@
 // Checkpoints: everything a run needs to continue bit for bit, in one HDF5
 // file (model.h5), written at every epoch end.
 //
-//   save_checkpoint("run/model.h5", net, opt, r, {config_text, optim_kind::optim_kind_adam, 3});
+//   save_checkpoint("run/model.h5", net, opt, r, {config_text, optim_kind::adam, 3});
 //   ...a new process, the same config...
 //   auto net = build_model<float>(cfg.model, shape{1, 28, 28});
 //   checkpoint_info info = load_checkpoint("run/model.h5", *net, &opt, &r);
@@ -66,7 +66,7 @@ inline constexpr std::int64_t checkpoint_max_epochs = std::numeric_limits<int>::
 // What save_checkpoint records besides the tensors.
 struct checkpoint_meta {
   std::string config;  // to_ini text of the run's resolved config
-  optim_kind optimizer = optim_kind::optim_kind_adam;
+  optim_kind optimizer = optim_kind::adam;
   int next_epoch = 0;  // epochs finished; training continues with this 0-based epoch
 };
 

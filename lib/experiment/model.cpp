@@ -17,7 +17,7 @@ namespace {
 
 std::string preset_list(const model_config& spec, const shape& input) {
   const std::string_view act = to_string(spec.hidden_activation);
-  if (spec.arch == model_arch::model_arch_fc)
+  if (spec.arch == model_arch::fc)
     return fmt::format("linear({}) {}@hidden, linear({})", spec.hidden, act, input.numel());
   // The reference's layers: 1x28x28 -> 8x26x26 -> 16x22x22 -> 32x9x9 -> pool
   // 32x4x4 -> 16x9x9 -> 8x21x21 -> 1x28x28.
@@ -57,7 +57,7 @@ double numel_of(const shape& s) {
 }  // namespace
 
 std::string model_layer_list(const model_config& spec, const shape& input) {
-  return spec.arch == model_arch::model_arch_layers ? spec.layers : preset_list(spec, input);
+  return spec.arch == model_arch::layers ? spec.layers : preset_list(spec, input);
 }
 
 template <class T>

@@ -13,15 +13,15 @@ namespace {
 template <class T>
 std::unique_ptr<penalty<T>> make_penalty(const sparsity_config& s) {
   switch (s.kind) {
-    case sparsity_kind::sparsity_kind_kl:
+    case sparsity_kind::kl:
       return std::make_unique<kl_penalty<T>>(s.rho, s.beta);
-    case sparsity_kind::sparsity_kind_seed_kl:
+    case sparsity_kind::seed_kl:
       return std::make_unique<seed_kl_penalty<T>>(s.rho, s.beta);
-    case sparsity_kind::sparsity_kind_l1:
-      return std::make_unique<l1_penalty<T>>(s.lambda, s.reduction == penalty_reduction::penalty_reduction_sum
-                                                           ? l1_reduction::l1_reduction_sum
-                                                           : l1_reduction::l1_reduction_mean);
-    case sparsity_kind::sparsity_kind_none:
+    case sparsity_kind::l1:
+      return std::make_unique<l1_penalty<T>>(s.lambda, s.reduction == penalty_reduction::sum
+                                                           ? l1_reduction::sum
+                                                           : l1_reduction::mean);
+    case sparsity_kind::none:
       break;
   }
   return nullptr;
@@ -37,7 +37,7 @@ void sigmoid_into(const tensor<T>& z, tensor<T>& p) {
 template <class T>
 objective<T>::objective(network<T>& net, loss_kind loss, const sparsity_config& sparsity)
     : net_(net), loss_(loss) {
-  if (sparsity.kind == sparsity_kind::sparsity_kind_none) return;
+  if (sparsity.kind == sparsity_kind::none) return;
   std::vector<std::string> names;
   if (sparsity.sites.size() == 1 && sparsity.sites[0] == "all") {
     for (const auto& s : net.sites()) names.push_back(s.name);
@@ -74,7 +74,7 @@ typename objective<T>::terms objective<T>::evaluate(const tensor<T>& target, boo
   const tensor<T> t = target.reshaped(z.dims());
   terms out;
   if (need_grad) dlogits_.resize(z.dims());
-  if (loss_ == loss_kind::loss_kind_bce) {
+  if (loss_ == loss_kind::bce) {
     out.reconstruction = bce_with_logits(z, t, need_grad ? &dlogits_ : nullptr);
   } else {
     sigmoid_into(z, probs_);

@@ -51,11 +51,11 @@ auto out_of_memory_while(const std::string& phase, F f) {
   }
 }
 
-std::unique_ptr<training_session> start_session(const experiment_config& cfg) {
+// weights: where the initial weights come from (a checkpoint overwrites them).
+std::unique_ptr<training_session> start_session(const experiment_config& cfg, initial_weights weights) {
   return out_of_memory_while(
-      fmt::format("loading the data and building the model (model.hidden = {}, train.batch_size = {})",
-                  cfg.model.hidden, cfg.train.batch_size),
-      [&] { return std::make_unique<training_session>(cfg); });
+      fmt::format("loading the data and building the model (train.batch_size = {})", cfg.train.batch_size),
+      [&] { return std::make_unique<training_session>(cfg, weights); });
 }
 
 // ---- the shared part of a new and a resumed run ----
@@ -186,7 +186,7 @@ run_status run_experiment(const experiment_config& cfg_in, const run_options& op
   // Everything that can fail on bad input fails before the directory exists.
   check_new_run_directory(dir, default_location);
   blas::set_threads(cfg.run.threads);
-  const auto session = start_session(cfg);
+  const auto session = start_session(cfg, initial_weights::from_config);
   training_session& s = *session;
 
   create_run_directory(dir);
@@ -210,7 +210,9 @@ run_status resume_experiment(const fs::path& dir, const std::vector<std::string>
   const experiment_config& cfg = plan.cfg;
   const int done = plan.epochs_done;
   blas::set_threads(cfg.run.threads);
-  const auto session = start_session(cfg);  // a run without a checkpoint yet starts over from its seed
+  // A run without a checkpoint yet starts over from its seed (and model.init_from).
+  const auto session =
+      start_session(cfg, plan.from_checkpoint ? initial_weights::checkpoint : initial_weights::from_config);
   training_session& s = *session;
   if (plan.from_checkpoint) {
     const checkpoint_info info = load_checkpoint(dir / "model.h5", *s.net, &s.t.optim(), &s.r);

@@ -10,7 +10,7 @@ namespace saelab {
 
 namespace {
 std::unique_ptr<optimizer<float>> make_optimizer(const optim_config& c, std::int64_t n) {
-  if (c.kind == optim_kind::optim_kind_sgd) return std::make_unique<sgd<float>>(n, c.lr, c.momentum);
+  if (c.kind == optim_kind::sgd) return std::make_unique<sgd<float>>(n, c.lr, c.momentum);
   return std::make_unique<adam<float>>(n, c.lr, c.beta1, c.beta2, c.eps);
 }
 
@@ -19,7 +19,7 @@ std::unique_ptr<optimizer<float>> make_optimizer(const optim_config& c, std::int
 // more than twice that has learnt less than nothing: the run has diverged,
 // though its loss may still be finite (saturated logits give a large finite
 // BCE, not a NaN).
-double diverged_above(loss_kind k) { return 2 * (k == loss_kind::loss_kind_bce ? std::log(2.0) : 0.25); }
+double diverged_above(loss_kind k) { return 2 * (k == loss_kind::bce ? std::log(2.0) : 0.25); }
 
 // The network reshapes its input by pixel count, so images of the right count
 // but the wrong shape (14x56 for 28x28) would train silently as nonsense.

@@ -133,7 +133,7 @@ struct run_log::impl {
 // Settings and the probe batch, shared by a new and a reopened log.
 void run_log::impl::configure(const experiment_config& cfg, const run_log_info& info,
                               const tensor<float>& test_images, const std::vector<penalty_info>& penalties) {
-  layout.loss_units = cfg.train.loss == loss_kind::loss_kind_bce ? bce_units : mse_units;
+  layout.loss_units = cfg.train.loss == loss_kind::bce ? bce_units : mse_units;
   layout.active_threshold = cfg.log.active_threshold;
   layout.every_steps = std::max(1, cfg.log.every_steps);
   for (const auto& s : net.sites()) layout.sites.push_back({s.name, extent_of(net.activation_shape(s.activation))});

@@ -98,12 +98,12 @@ l1_penalty<T>::l1_penalty(double lambda, l1_reduction reduction) : lambda_(lambd
 template <class T>
 std::string l1_penalty<T>::describe() const {
   return fmt::format("l1(lambda={}, reduction={})", lambda_,
-                     reduction_ == l1_reduction::l1_reduction_sum ? "sum" : "mean");
+                     reduction_ == l1_reduction::sum ? "sum" : "mean");
 }
 
 template <class T>
 double l1_penalty<T>::divisor(const tensor<T>& a) const {
-  return reduction_ == l1_reduction::l1_reduction_sum ? static_cast<double>(a.size(0)) : static_cast<double>(a.numel());
+  return reduction_ == l1_reduction::sum ? static_cast<double>(a.size(0)) : static_cast<double>(a.numel());
 }
 
 template <class T>

@@ -49,8 +49,8 @@ class kl_penalty final : public penalty<T> {
 };
 
 enum class l1_reduction {
-  l1_reduction_sum,   // lambda * (1/N) sum_n sum_i |a_ni|: per-sample total
-  l1_reduction_mean,  // lambda * mean of |a| over every element (the reference)
+  sum,   // lambda * (1/N) sum_n sum_i |a_ni|: per-sample total
+  mean,  // lambda * mean of |a| over every element (the reference)
 };
 
 template <class T>

@@ -56,14 +56,14 @@ void remove_stale_temporaries(const fs::path& path) {
 
 int create_new_file(const fs::path& path, file_mode mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        mode == file_mode::file_mode_executable ? 0777 : 0666);
+                        mode == file_mode::executable ? 0777 : 0666);
   if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot create: {}", path.string(), reason(errno)));
   return fd;
 }
 
 void write_log(const fs::path& path, log_open how, std::string_view text) {
   int fd = -1;
-  if (how == log_open::log_open_truncate) {
+  if (how == log_open::truncate) {
     // unlink removes a link itself, never its target; O_EXCL then refuses one planted in between.
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       throw std::runtime_error(fmt::format("{}: cannot replace the log: {}", path.string(), std::strerror(errno)));

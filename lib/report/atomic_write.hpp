@@ -9,7 +9,7 @@
 //     fsync'ed, and rename(2) puts it in place (replacing a symlink there,
 //     never following it); then the directory is fsync'ed. A reader sees
 //     the old file or the new one, never half of one.
-//   write_log(dir / "x.log", log_open::log_open_truncate, "== started\n");
+//   write_log(dir / "x.log", log_open::truncate, "== started\n");
 //     starts (or appends to) a log a child process then writes into, never
 //     through a symlink; the child opens it O_APPEND|O_NOFOLLOW.
 
@@ -18,13 +18,13 @@
 
 namespace saelab {
 
-enum class file_mode { file_mode_regular, file_mode_executable };
+enum class file_mode { regular, executable };
 
 // Writes `bytes` to `path` atomically and durably. Throws std::runtime_error
 // naming the path (directory missing or unwritable, disk full); the
 // temporary is removed.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
-                           file_mode mode = file_mode::file_mode_regular);
+                           file_mode mode = file_mode::regular);
 
 // A name for a temporary next to `path` that no other process picks:
 // "<path>.tmp.<pid>.<random>". Create it exclusively (create_new_file, or
@@ -38,9 +38,9 @@ void remove_stale_temporaries(const std::filesystem::path& path);
 // Creates `path`, which must not exist (not even as a symlink), for writing:
 // O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC. Returns the descriptor; throws
 // std::runtime_error naming the path.
-int create_new_file(const std::filesystem::path& path, file_mode mode = file_mode::file_mode_regular);
+int create_new_file(const std::filesystem::path& path, file_mode mode = file_mode::regular);
 
-enum class log_open { log_open_truncate, log_open_append };
+enum class log_open { truncate, append };
 
 // Writes `text` to a log without following a symlink at `path`: truncate
 // replaces whatever is there (a link is removed, not followed) by a new file;

@@ -61,7 +61,7 @@ fs::path reconstruction_figure(const fs::path& dir, const tensor<float>& inputs,
 
   tile_options opt;
   opt.columns = static_cast<int>(n);
-  opt.norm = tile_norm::tile_norm_fixed;  // pixels are in [0, 1]: no per-image stretching hides a faint output
+  opt.norm = tile_norm::fixed;  // pixels are in [0, 1]: no per-image stretching hides a faint output
   opt.scale = scale_for(h, w);
   opt.border = 2;
   opt.border_gray = 96;  // gray grid lines against black MNIST backgrounds
@@ -84,7 +84,7 @@ fs::path filter_figure(const fs::path& dir, std::span<const float> weights, int 
   tile_options opt;
   // Symmetric per tile: a weight's sign is what matters (mid-gray = 0), and
   // filters differ in overall magnitude.
-  opt.norm = tile_norm::tile_norm_per_tile_symmetric;
+  opt.norm = tile_norm::per_tile_symmetric;
   opt.scale = scale_for(h, w);
   opt.border = 2;
   const gray_image g = tile_image(filters, opt);

@@ -35,7 +35,7 @@ void put_chunk(std::string& out, const char type[4], std::string_view data) {
 std::string encode_png(int width, int height, png_color color, const std::uint8_t* pixels) {
   if (width <= 0 || height <= 0)
     throw std::invalid_argument("encode_png: width and height must be positive");
-  const std::size_t channels = color == png_color::png_color_rgb ? 3 : 1;
+  const std::size_t channels = color == png_color::rgb ? 3 : 1;
   const std::size_t row_bytes = static_cast<std::size_t>(width) * channels;
 
   // Filter type 0 leaves each row as is; zlib alone does well on figures,
@@ -68,11 +68,11 @@ std::string encode_png(int width, int height, png_color color, const std::uint8_
 }
 
 void write_png_gray(const std::filesystem::path& path, int width, int height, const std::uint8_t* pixels) {
-  write_file_atomically(path, encode_png(width, height, png_color::png_color_gray, pixels));
+  write_file_atomically(path, encode_png(width, height, png_color::gray, pixels));
 }
 
 void write_png_rgb(const std::filesystem::path& path, int width, int height, const std::uint8_t* pixels) {
-  write_file_atomically(path, encode_png(width, height, png_color::png_color_rgb, pixels));
+  write_file_atomically(path, encode_png(width, height, png_color::rgb, pixels));
 }
 
 }  // namespace saelab

@@ -17,7 +17,7 @@
 namespace saelab {
 
 // Values are the PNG colour-type codes written into IHDR.
-enum class png_color : std::uint8_t { png_color_gray = 0, png_color_rgb = 2 };
+enum class png_color : std::uint8_t { gray = 0, rgb = 2 };
 
 // The complete PNG file as bytes. pixels: [height, width] for gray,
 // [height, width, 3] interleaved R,G,B for rgb. Throws std::invalid_argument

@@ -42,24 +42,20 @@ fs::path write_reconstruction_figure(const fs::path& dir, network<float>& net, c
 // Encoder filters: the first layer with parameters. An fc encoder row is one
 // input-sized image (first 100 units); conv kernels are k x k tiles.
 void write_filter_figure(const fs::path& fig, const network<float>& net) {
-  for (int i = 0; i < net.size(); ++i) {
-    const std::int64_t count = net.at(i).param_count();
-    if (count == 0) continue;
-    const std::string d = net.at(i).describe();
-    const std::string kind = d.substr(0, d.find('('));
-    const shape& in = net.activation_shape(i);
-    const shape& out = net.activation_shape(i + 1);
-    const float* w = net.params().data() + net.param_offset(i);
-    if (kind == "linear" && in.rank() == 3) {
-      const auto units = static_cast<int>(std::min<std::int64_t>(out.numel(), 100));
-      filter_figure(fig, {w, static_cast<std::size_t>(out.numel() * in.numel())}, units, static_cast<int>(in[1]),
-                    static_cast<int>(in[2]));
-    } else if (kind == "conv2d") {
-      const std::int64_t co = out[0], ci = in[0];
-      const auto k = static_cast<int>(std::lround(std::sqrt(static_cast<double>((count - co) / (co * ci)))));
-      filter_figure(fig, {w, static_cast<std::size_t>(count - co)}, static_cast<int>(co * ci), k, k);
-    }
-    return;
+  const auto params = net.parameter_list();
+  const auto first = std::find_if(params.begin(), params.end(), [](const auto& p) { return p.tensor.name == "weight"; });
+  if (first == params.end()) return;
+  const param_tensor& t = first->tensor;
+  const shape& in = net.activation_shape(first->layer);
+  const std::string kind = net.at(first->layer).kind();
+  const float* w = net.params().data() + t.offset;
+  const auto n = static_cast<std::size_t>(t.dims.numel());
+  if (kind == "linear" && in.rank() == 3 && in[0] == 1) {  // weight [out, H * W]: one image per unit
+    const auto units = static_cast<int>(std::min<std::int64_t>(t.dims[0], 100));
+    filter_figure(fig, {w, n}, units, static_cast<int>(in[1]), static_cast<int>(in[2]));
+  } else if (kind == "conv2d") {  // weight [out, in, k, k]: one tile per kernel
+    filter_figure(fig, {w, n}, static_cast<int>(t.dims[0] * t.dims[1]), static_cast<int>(t.dims[2]),
+                  static_cast<int>(t.dims[3]));
   }
 }
 

@@ -88,12 +88,12 @@ gray_image tile_image(const tensor<float>& images, const tile_options& opt) {
   img.height = l.height();
   img.pixels.assign(static_cast<std::size_t>(img.width) * img.height, opt.border_gray);
 
-  const bool symmetric = opt.norm == tile_norm::tile_norm_per_tile_symmetric ||
-                         opt.norm == tile_norm::tile_norm_global_symmetric;
-  const bool per_tile = opt.norm == tile_norm::tile_norm_per_tile ||
-                        opt.norm == tile_norm::tile_norm_per_tile_symmetric;
+  const bool symmetric = opt.norm == tile_norm::per_tile_symmetric ||
+                         opt.norm == tile_norm::global_symmetric;
+  const bool per_tile = opt.norm == tile_norm::per_tile ||
+                        opt.norm == tile_norm::per_tile_symmetric;
   range r{opt.lo, opt.hi};
-  if (opt.norm == tile_norm::tile_norm_global || opt.norm == tile_norm::tile_norm_global_symmetric)
+  if (opt.norm == tile_norm::global || opt.norm == tile_norm::global_symmetric)
     r = finite_range(images.data(), n * h * w, symmetric);
 
   for (int t = 0; t < l.count; ++t) {

@@ -2,7 +2,7 @@
 // Many small images laid out as one grid picture, for filters and
 // reconstructions:
 //
-//   tile_options o;  o.columns = 10;  o.norm = tile_norm::tile_norm_fixed;  o.scale = 3;
+//   tile_options o;  o.columns = 10;  o.norm = tile_norm::fixed;  o.scale = 3;
 //   gray_image g = tile_image(images, o);        // images [N, H, W] or [N, 1, H, W]
 //   write_png_gray(path, g.width, g.height, g.pixels.data());
 //
@@ -26,17 +26,17 @@ struct gray_image {
 
 // How values become gray levels: [lo, hi] maps linearly to [0, 255], clamped.
 enum class tile_norm {
-  tile_norm_per_tile,            // each tile's own min..max: shows every tile's structure
-  tile_norm_per_tile_symmetric,  // each tile's -max|v|..max|v|: 0 is mid-gray (weights)
-  tile_norm_global,              // min..max over all tiles: tiles comparable
-  tile_norm_global_symmetric,    // -max|v|..max|v| over all tiles
-  tile_norm_fixed,               // tile_options::lo..hi, e.g. [0, 1] for pixels
+  per_tile,            // each tile's own min..max: shows every tile's structure
+  per_tile_symmetric,  // each tile's -max|v|..max|v|: 0 is mid-gray (weights)
+  global,              // min..max over all tiles: tiles comparable
+  global_symmetric,    // -max|v|..max|v| over all tiles
+  fixed,               // tile_options::lo..hi, e.g. [0, 1] for pixels
 };
 
 struct tile_options {
   int columns = 0;  // 0: about sqrt(N), a near-square grid
-  tile_norm norm = tile_norm::tile_norm_per_tile;
-  float lo = 0.0f, hi = 1.0f;       // range for tile_norm_fixed
+  tile_norm norm = tile_norm::per_tile;
+  float lo = 0.0f, hi = 1.0f;       // range for tile_norm::fixed
   int scale = 1;                    // integer nearest-neighbour upscaling
   int border = 1;                   // pixels between and around tiles
   std::uint8_t border_gray = 128;   // also fills empty grid cells

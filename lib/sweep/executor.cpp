@@ -415,7 +415,7 @@ class sweep_loop {
     const planned_run_state& state = *now;
     const auto argv = train_command(plan_, row, dir_, opt_.trainer, state, threads_);
     // Created here, never through a planted link; the child then only appends to it.
-    write_log(log, state.status == S::pending ? log_open::log_open_truncate : log_open::log_open_append,
+    write_log(log, state.status == S::pending ? log_open::truncate : log_open::append,
               fmt::format("== sae-sweep {}: {}\n", utc_timestamp(), fmt::join(argv, " ")));
     children_.push_back({spawn_logged(argv, log), r, clock::now()});
     ++res_.started;

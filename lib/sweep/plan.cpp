@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "data/idx.hpp"
 #include "experiment/model.hpp"
 #include "experiment/objective.hpp"
 #include "sweep/csv.hpp"
@@ -242,14 +243,21 @@ void plan_checker::check_points(const std::vector<point>& points) {
       problem(p.section->line, fmt::format("{} is the same config as {}", where, it->second));
       continue;
     }
-    // Model and objective: once per distinct (model, loss, sparsity).
+    // Model and objective: once per distinct (model, loss, sparsity, data).
     experiment_config shape_only;
     shape_only.model = c.model;
     shape_only.sparsity = c.sparsity;
     shape_only.train.loss = c.train.loss;
+    shape_only.data = c.data;
     if (!model_checked.insert(to_ini(shape_only)).second) continue;
+    shape input;
     try {
-      auto net = build_model<float>(c.model, shape{1, 28, 28});
+      input = mnist_sample_shape(c.data.dir);
+    } catch (const data_error&) {
+      continue;  // without its data the run fails by itself, saying why
+    }
+    try {
+      auto net = build_model<float>(c.model, input);
       objective<float> obj(*net, c.train.loss, c.sparsity);
     } catch (const std::exception& e) {
       problem(p.section->line, fmt::format("{}: {}", where, e.what()));

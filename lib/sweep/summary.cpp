@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "data/idx.hpp"
 #include "experiment/model.hpp"
 #include "log/h5.hpp"
 #include "log/h5_scales.hpp"
@@ -71,6 +72,7 @@ struct plan_site_table {
   static std::string model_key(const experiment_config& c) {
     experiment_config m;
     m.model = c.model;
+    m.data = c.data;  // the input shape is the data's
     return to_ini(m);
   }
   // The site's units in c's model, or 0 when that model has no such site.
@@ -87,7 +89,7 @@ plan_site_table plan_sites(const sweep_plan& plan, const fs::path& sweep_dir) {
     const experiment_config c = planned_config(plan, row, sweep_dir);
     auto [it, fresh] = t.by_model.try_emplace(plan_site_table::model_key(c));
     if (!fresh) continue;
-    const auto net = build_model<float>(c.model, shape{1, 28, 28});
+    const auto net = build_model<float>(c.model, mnist_sample_shape(c.data.dir));
     for (const auto& s : net->sites()) {
       it->second.emplace_back(s.name, net->activation_shape(s.activation).numel());
       if (std::find(t.sites.begin(), t.sites.end(), s.name) == t.sites.end()) t.sites.push_back(s.name);
@@ -291,10 +293,10 @@ csv_table collect_summary(const sweep_plan& plan, const fs::path& sweep_dir) {
     std::vector<std::string> cells{std::to_string(row.index), row.id, row.label, std::to_string(row.seed)};
     cells.insert(cells.end(), row.values.begin(), row.values.end());
     const auto kind = c.sparsity.kind;
-    const bool kl = kind == sparsity_kind::sparsity_kind_kl || kind == sparsity_kind::sparsity_kind_seed_kl;
+    const bool kl = kind == sparsity_kind::kl || kind == sparsity_kind::seed_kl;
     cells.push_back(std::string(to_string(kind)));
     cells.push_back(kl                                      ? num(c.sparsity.beta)
-                    : kind == sparsity_kind::sparsity_kind_l1 ? num(c.sparsity.lambda)
+                    : kind == sparsity_kind::l1 ? num(c.sparsity.lambda)
                                                               : "0");
     cells.push_back(kl ? num(c.sparsity.rho) : "");
 
