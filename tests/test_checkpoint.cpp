@@ -528,3 +528,24 @@ TEST_CASE("a run directory written by a live process is refused", "[checkpoint][
              Contains("in progress"));
   CHECK_THAT(error_of<run_dir_error>([&] { run_lock::acquire(tmp / "run"); }), Contains("another sae-train"));
 }
+
+TEST_CASE("a weights-only file evaluates and starts runs, and refuses to resume", "[checkpoint]") {
+  temp_dir tmp("ckpt_weights");
+  auto a = make(12, 1);
+  const fs::path file = tmp / "weights.h5";
+  save_weights(file, *a.net, to_ini(experiment_config{}), 20);
+  {
+    auto f = h5::file::open_read(file);
+    CHECK_FALSE(h5::exists(f, "/optimizer"));
+    CHECK(h5::read_attr_string(f, "optimizer") == "none");
+  }
+  auto b = make(12, 2);
+  const checkpoint_info info = load_checkpoint(file, *b.net, nullptr, nullptr);
+  CHECK(info.next_epoch == 20);
+  CHECK(same_bits(b.net->params(), copy_of(a.net->params())));
+  auto c = make(12, 3);
+  init_from_file(file, *c.net);
+  CHECK(same_bits(c.net->params(), copy_of(a.net->params())));
+  CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *c.net, c.opt.get(), &c.r); }),
+             Contains(file.string()) && Contains("holds weights only, no optimiser state"));
+}

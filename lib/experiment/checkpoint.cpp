@@ -74,6 +74,9 @@ std::optional<optim_kind> kind_of(const optimizer<float>& opt) {
   return std::nullopt;
 }
 
+// The optimizer attribute of a weights-only file.
+const std::string no_optimizer = "none";
+
 // Names of the optimiser's state buffers, in state() order.
 std::vector<std::string> state_names(std::string_view kind) {
   if (kind == "adam") return {"m", "v"};
@@ -166,7 +169,8 @@ checkpoint_info read_info(const h5::file& f, const fs::path& path) {
   if (next_epoch > checkpoint_max_epochs)
     corrupt(path, fmt::format("next_epoch {} is above the limit of {}", next_epoch, checkpoint_max_epochs));
   info.next_epoch = static_cast<int>(next_epoch);
-  if (state_names(info.optimizer).empty()) corrupt(path, fmt::format("unknown optimizer '{}'", printable(info.optimizer)));
+  if (info.optimizer != no_optimizer && state_names(info.optimizer).empty())
+    corrupt(path, fmt::format("unknown optimizer '{}'", printable(info.optimizer)));
   return info;
 }
 
@@ -219,17 +223,21 @@ experiment_config stored_config(const checkpoint_info& info, const fs::path& pat
   return load_config("", tokens);
 }
 
-void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<float>& opt, const rng& r,
-                     const checkpoint_meta& meta) {
+namespace {
+
+// A checkpoint, or the weights alone when opt is null (optimizer "none").
+void write_checkpoint(const fs::path& path, const network<float>& net, optimizer<float>* opt, const rng& r,
+                      const checkpoint_meta& meta) {
   remove_stale_temporaries(path);  // of a save killed part way; the run's lock keeps other writers out
   const fs::path tmp = temporary_path(path);  // created exclusively (h5::file::create), never through a link
-  const auto kind = kind_of(opt);
-  if (!kind || *kind != meta.optimizer)
+  const auto kind = opt ? kind_of(*opt) : std::nullopt;
+  if (opt && (!kind || *kind != meta.optimizer))
     throw checkpoint_error(fmt::format("{}: cannot write checkpoint: the optimiser is not {}", path.string(),
                                        to_string(meta.optimizer)));
-  const std::string kind_name(to_string(meta.optimizer));
+  const std::string kind_name = opt ? std::string(to_string(meta.optimizer)) : no_optimizer;
   const auto names = state_names(kind_name);
-  const auto state = opt.state();
+  const auto state = opt ? opt->state() : std::vector<tensor<float>*>{};
+  const std::string opt_text = opt ? opt->describe() : "none (weights only: not resumable)";
   std::error_code ec;
   try {
     {
@@ -240,8 +248,8 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
       h5::write_attr_int(f, "next_epoch", meta.next_epoch);
       h5::write_attr_int(f, "param_count", net.params().numel());
       h5::write_attr_string(f, "optimizer", kind_name);
-      h5::write_attr_string(f, "optimizer_description", opt.describe());
-      h5::write_attr_int(f, "optimizer_steps", opt.steps());
+      h5::write_attr_string(f, "optimizer_description", opt_text);
+      h5::write_attr_int(f, "optimizer_steps", opt ? opt->steps() : 0);
       h5::write_attr_string(f, "saved_at", utc_timestamp());
       h5::set_description(h5::write_string(f, "/config", meta.config), "",
                           "the resolved config of the run (INI): load_config reads it back");
@@ -250,9 +258,9 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
       h5::set_description(h5::write_string(f, "/layer_list", net.layer_list()), "",
                           "the model as a model.layers list (the config's preset expanded)");
       std::vector<std::string> sums = write_layer_tensors(f, net);
-      {  // closed before f: see h5::file::close
+      if (opt) {  // closed before f: see h5::file::close
         auto g = h5::create_group(f, "/optimizer");
-        h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt.describe()));
+        h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt_text));
         for (std::size_t i = 0; i < state.size(); ++i)
           write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
                        fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
@@ -264,7 +272,7 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
       info.model_summary = net.summary();
       info.param_count = net.params().numel();
       info.optimizer = kind_name;
-      info.optimizer_steps = opt.steps();
+      info.optimizer_steps = opt ? opt->steps() : 0;
       info.next_epoch = meta.next_epoch;
       for (const auto* t : state) sums.push_back(tensor_checksum(t->data(), t->numel()));
       h5::write_attr_string(f, "payload_checksum", payload_checksum(info, sums, r.state()));
@@ -277,6 +285,17 @@ void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<
     fs::remove(tmp, ec);
     throw checkpoint_error(fmt::format("{}: cannot write checkpoint: {}", path.string(), reason(e, tmp)));
   }
+}
+
+}  // namespace
+
+void save_checkpoint(const fs::path& path, const network<float>& net, optimizer<float>& opt, const rng& r,
+                     const checkpoint_meta& meta) {
+  write_checkpoint(path, net, &opt, r, meta);
+}
+
+void save_weights(const fs::path& path, const network<float>& net, const std::string& config, int next_epoch) {
+  write_checkpoint(path, net, nullptr, rng(0), {config, optim_kind::adam, next_epoch});
 }
 
 std::string non_finite_parameter(const network<float>& net) {
@@ -318,6 +337,10 @@ checkpoint_info load_checkpoint(const fs::path& path, network<float>& net, optim
       l.params = read_checked(f, path, "/params", l.info.param_count);
       sums.push_back(h5::read_attr_string(h5::open_dataset(f, "/params"), "checksum"));
     }
+    if (opt != nullptr && l.info.optimizer == no_optimizer)
+      throw checkpoint_error(fmt::format("{}: holds weights only, no optimiser state (sae-eval --save-weights): "
+                                         "evaluate it, or start a new run from it with model.init_from",
+                                         path.string()));
     if (opt != nullptr) {
       const auto kind = kind_of(*opt);
       const std::string here = kind ? std::string(to_string(*kind)) : opt->describe();

@@ -87,6 +87,11 @@ struct checkpoint_info {
 void save_checkpoint(const std::filesystem::path& path, const network<float>& net, optimizer<float>& opt,
                      const rng& r, const checkpoint_meta& meta);
 
+// The weights alone (optimizer = "none", no optimiser state): evaluated and
+// used by model.init_from like any checkpoint; resuming from it is refused.
+void save_weights(const std::filesystem::path& path, const network<float>& net, const std::string& config,
+                  int next_epoch);
+
 // The metadata only, e.g. to rebuild the model from the stored config before
 // loading it. Throws checkpoint_error for a file that is not a readable checkpoint.
 checkpoint_info read_checkpoint_info(const std::filesystem::path& path);
