@@ -70,12 +70,7 @@ checkpoint_meta meta_for(int epoch, optim_kind kind = optim_kind::adam) {
 // The error message of f(), or "" when it did not throw checkpoint_error.
 template <class F>
 std::string checkpoint_error_of(F f) {
-  try {
-    f();
-  } catch (const checkpoint_error& e) {
-    return e.what();
-  }
-  return "";
+  return saelab::testing::error_of<checkpoint_error>(f);
 }
 
 // A checkpoint of one model in a fresh directory, and a second model of the

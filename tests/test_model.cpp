@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "error_of.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
 #include "experiment/runner.hpp"
@@ -48,16 +49,14 @@ struct trained {
   std::string summary, layer_list;
 };
 
+// Three steps of cfg on blobs; the parameters and the test outputs after them.
 trained train(const experiment_config& cfg) {
-  mnist_data d;
-  d.train.images = blob_images(96, 28, 28, 3);
-  d.test.images = blob_images(16, 28, 28, 4);
+  mnist_data d{{blob_images(96, 28, 28, 3), {}}, {blob_images(16, 28, 28, 4), {}}};
   auto net = build_model<float>(cfg.model, shape{1, 28, 28});
   rng r(cfg.run.seed);
   net->init(r);
-  trainer t(cfg, *net, d, r);
   silent obs;
-  t.run(obs);
+  trainer(cfg, *net, d, r).run(obs);
   const tensor<float>& y = net->forward(d.test.images);
   return {{net->params().data(), net->params().data() + net->params().numel()},
           {y.data(), y.data() + y.numel()},
@@ -73,21 +72,13 @@ std::string build_error(const std::string& layers, const shape& input = shape{1,
   model_config m;
   m.arch = model_arch::layers;
   m.layers = layers;
-  try {
-    (void)build_model<float>(m, input);
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  const std::string e = error_of<config_error>([&] { (void)build_model<float>(m, input); });
+  return e.empty() ? "(no error)" : e;
 }
 
 std::string config_error_of(const std::vector<std::string>& overrides) {
-  try {
-    (void)load_config("", overrides);
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  const std::string e = error_of<config_error>([&] { (void)load_config("", overrides); });
+  return e.empty() ? "(no error)" : e;
 }
 
 }  // namespace
