@@ -330,8 +330,9 @@ TEST_CASE("an edited rng state, counter or re-checksummed tensor is refused by p
   CHECK(s.b_unchanged());
 }
 
-TEST_CASE("format 1 checkpoints (data/pretrained) load for evaluation only", "[checkpoint]") {
-  const fs::path pretrained = "data/pretrained/conv_kl.h5";  // tests run from the source root
+TEST_CASE("format 1 checkpoints load for evaluation only", "[checkpoint]") {
+  // data/pretrained/conv_kl.h5 as shipped before format 2; tests run from the source root.
+  const fs::path pretrained = "tests/data/checkpoint_format1.h5";
   REQUIRE(fs::exists(pretrained));
   const checkpoint_info info = read_checkpoint_info(pretrained);
   CHECK(info.format_version == 1);
@@ -543,4 +544,20 @@ TEST_CASE("a weights-only file evaluates and starts runs, and refuses to resume"
   CHECK(same_bits(c.net->params(), copy_of(a.net->params())));
   CHECK_THAT(checkpoint_error_of([&] { load_checkpoint(file, *c.net, c.opt.get(), &c.r); }),
              Contains(file.string()) && Contains("holds weights only, no optimiser state"));
+}
+
+TEST_CASE("the shipped pretrained models are weights-only format 3 files of their configs", "[checkpoint]") {
+  for (const char* name : {"fc_kl", "fc_l1", "seed_kl", "seed_l1", "conv_kl"}) {
+    INFO(name);
+    const fs::path file = fs::path("data/pretrained") / (std::string(name) + ".h5");
+    const checkpoint_info info = read_checkpoint_info(file);
+    CHECK(info.format_version == checkpoint_format_version);
+    CHECK(info.optimizer == "none");
+    CHECK(info.next_epoch == 20);
+    const experiment_config cfg = stored_config(info, file);
+    CHECK(cfg.model == load_config("configs/" + std::string(name) + ".ini", {}).model);
+    auto net = build_model<float>(cfg.model, shape{1, 28, 28});
+    CHECK_NOTHROW(load_checkpoint(file, *net, nullptr, nullptr));
+    CHECK(non_finite_parameter(*net).empty());
+  }
 }
