@@ -53,8 +53,12 @@ auto out_of_memory_while(const std::string& phase, F f) {
 
 // weights: where the initial weights come from (a checkpoint overwrites them).
 std::unique_ptr<training_session> start_session(const experiment_config& cfg, initial_weights weights) {
+  const model_config& m = cfg.model;
+  const std::string model = m.arch == model_arch::fc        ? fmt::format("model.hidden = {}", m.hidden)
+                            : m.arch == model_arch::layers ? fmt::format("model.layers = {}", m.layers)
+                                                           : fmt::format("model.arch = {}", to_string(m.arch));
   return out_of_memory_while(
-      fmt::format("loading the data and building the model (train.batch_size = {})", cfg.train.batch_size),
+      fmt::format("loading the data and building the model ({}, train.batch_size = {})", model, cfg.train.batch_size),
       [&] { return std::make_unique<training_session>(cfg, weights); });
 }
 
