@@ -54,6 +54,15 @@ N x N x N sgemm, default 3072, on run.threads OpenBLAS threads; --no-peak
 skips it), peak resident memory and a hash of the parameters after training.
 Warm-up plus timed steps must fit in one epoch. Set OPENBLAS_CORETYPE=Haswell
 (it is set and the program re-executed when missing).
+
+  --section.key=VALUE  a config override, as for sae-train (also --section.key VALUE)
+  --steps N            timed steps (default 20)
+  --warmup N           steps before the clock starts (default 3)
+  --peak-size N        the sgemm size of the peak (default 3072)
+  --no-peak            skip the sgemm peak
+  --help, -h           this text
+  --version            the program's version and git revision
+Exit status: 0 success, 2 usage or config error, 1 anything else.
 )";
 
 struct bench_options {

@@ -28,7 +28,8 @@ figures/{frontier_l0,frontier_dead,rho_hat_matched,activity_vs_weight}.{dat,gp,p
   --site NAME   the activation site compared (default: the first in the summary)
   --levels N    matched test-BCE levels (default 5)
   --force       rewrite comparison.md even when it loses a figure it shows
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 A figure that cannot be drawn is listed at the end, with why. The matched
 pair's histograms need the runs' run.h5 files, which a committed study does
 not hold: when SWEEP_DIR/comparison.md shows a figure that cannot be drawn

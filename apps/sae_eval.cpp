@@ -54,7 +54,8 @@ and draws the input/reconstruction figure into OUT.
                 also write the model without its optimiser state: a third of
                 the size, evaluated like any checkpoint, a start for
                 model.init_from, not resumable (data/pretrained/ holds such files)
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 
 Exit status: 0 success, 2 usage or config error, 1 anything else.
 )";

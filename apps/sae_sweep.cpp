@@ -77,7 +77,8 @@ starts.
   --out DIR     the sweep directory
   --cores C     cores to share among the -j runs
   --trainer P   the sae-train to run (default: next to this program)
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 
 Ctrl-C stops every running run cleanly at its next step (they resume later)
 and starts no new one; a second Ctrl-C kills them. If sae-sweep is killed,

@@ -37,8 +37,10 @@ constexpr const char* usage = R"(usage: sae-train CONFIG.ini [--section.key=valu
 Trains the sparse autoencoder CONFIG describes and writes its run directory
 (run.out, default experiments/runs/<name>-<hash of the config>): status,
 resolved.ini, model.h5 (checkpoint), run.h5 (log), epochs.csv, figures/.
-Any config key can be overridden on the command line, e.g. --sparsity.rho=0.1
-or sparsity.rho=0.1. An existing run directory is never overwritten.
+Any config key can be overridden on the command line, e.g. --sparsity.rho=0.1,
+--sparsity.rho 0.1 or sparsity.rho=0.1. An existing run directory is never
+overwritten. Relative paths in the config (data.dir, run.out) are taken from
+the current directory.
 
   --resume DIR  continue the run in DIR from its last checkpoint, taken at
                 every epoch end: progress inside an unfinished epoch is
@@ -46,7 +48,8 @@ or sparsity.rho=0.1. An existing run directory is never overwritten.
                 one an uninterrupted run gives with the same run.threads.
                 --train.epochs=N extends a run (also a finished one).
   --quiet       no progress line (epoch lines still print)
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 
 Ctrl-C or SIGTERM finishes the current step, records the run as interrupted
 and exits 130; a second Ctrl-C kills at once. DIR/status always says whether
