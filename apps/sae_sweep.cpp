@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
