@@ -18,7 +18,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -26,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli.hpp"
 #include "config/config.hpp"
 #include "data/idx.hpp"
 #include "experiment/flops.hpp"
@@ -54,6 +54,15 @@ N x N x N sgemm, default 3072, on run.threads OpenBLAS threads; --no-peak
 skips it), peak resident memory and a hash of the parameters after training.
 Warm-up plus timed steps must fit in one epoch. Set OPENBLAS_CORETYPE=Haswell
 (it is set and the program re-executed when missing).
+
+  --section.key=VALUE  a config override, as for sae-train (also --section.key VALUE)
+  --steps N            timed steps (default 20)
+  --warmup N           steps before the clock starts (default 3)
+  --peak-size N        the sgemm size of the peak (default 3072)
+  --no-peak            skip the sgemm peak
+  --help, -h           this text
+  --version            the program's version and git revision
+Exit status: 0 success, 2 usage or config error, 1 anything else.
 )";
 
 struct bench_options {
@@ -132,51 +141,21 @@ std::uint64_t hash_params(const tensor<float>& p) {
   return h;
 }
 
-int parse_int(const std::string& flag, const std::string& v) {
-  std::size_t used = 0;
-  int n = -1;
-  try {
-    n = std::stoi(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != v.size() || n < 0) throw config_error(fmt::format("command line: {} needs a whole number >= 0, got '{}'", flag, v));
-  return n;
-}
+const cli::program command_line{.name = "sae-bench",
+                                 .usage = usage,
+                                 .options = {{{"--steps"}, "N"}, {{"--warmup"}, "N"}, {{"--peak-size"}, "N"},
+                                             {{"--no-peak"}, ""}},
+                                 .overrides = true,
+                                 .positional = "config file"};
 
-bench_options parse_args(int argc, char** argv) {
+bench_options parse_args(const cli::arguments& c) {
   bench_options o;
-  const std::vector<std::string> own{"--steps", "--warmup", "--peak-size"};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    bool handled = false;
-    for (const auto& flag : own) {
-      if (a != flag && a.rfind(flag + "=", 0) != 0) continue;
-      std::string v;
-      if (a == flag) {
-        if (i + 1 == argc) throw config_error(fmt::format("command line: {} needs a value", flag));
-        v = argv[++i];
-      } else {
-        v = a.substr(flag.size() + 1);
-      }
-      const int n = parse_int(flag, v);
-      if (flag == "--steps") o.steps = n;
-      if (flag == "--warmup") o.warmup = n;
-      if (flag == "--peak-size") o.peak_size = n;
-      handled = true;
-    }
-    if (handled) continue;
-    if (a == "--no-peak") {
-      o.peak = false;
-    } else if (a.rfind("--", 0) == 0 || a.find('=') != std::string::npos) {
-      o.overrides.push_back(a);
-      if (a.rfind("--", 0) == 0 && a.find('=') == std::string::npos && i + 1 < argc) o.overrides.push_back(argv[++i]);
-    } else if (o.config.empty()) {
-      o.config = a;
-    } else {
-      throw config_error(fmt::format("command line: unexpected argument '{}' (one config file only)", a));
-    }
-  }
+  if (!c.positionals.empty()) o.config = c.positionals.front();
+  o.overrides = c.overrides;
+  if (c.has("--steps")) o.steps = cli::to_int("--steps", c.values.at("--steps"), 0);
+  if (c.has("--warmup")) o.warmup = cli::to_int("--warmup", c.values.at("--warmup"), 0);
+  if (c.has("--peak-size")) o.peak_size = cli::to_int("--peak-size", c.values.at("--peak-size"), 0);
+  o.peak = !c.has("--no-peak");
   if (o.config.empty()) throw config_error("command line: no config file given");
   if (o.steps < 1) throw config_error("command line: --steps must be at least 1");
   if (o.peak && o.peak_size < 256) throw config_error("command line: --peak-size must be at least 256");
@@ -293,14 +272,14 @@ int run(const bench_options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cli::arguments args;
+  if (const auto code = cli::parse_or_exit(command_line, argc, argv, args)) return *code;
   blas::pin_core_type(argv);
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      fmt::print("{}", usage);
-      return 0;
-    }
   try {
-    return run(parse_args(argc, argv));
+    return run(parse_args(args));
+  } catch (const cli::usage_error& e) {
+    fmt::print(stderr, "sae-bench: {}\n", e.what());
+    return 2;
   } catch (const config_error& e) {
     fmt::print(stderr, "sae-bench: {}\n{}", e.what(), usage);
     return 2;

@@ -7,11 +7,11 @@
 // comparison.md, comparison.csv, matched.csv and figures/ into SWEEP_DIR
 // (lib/sweep/compare_report.hpp lists them).
 
-#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "cli/cli.hpp"
 #include "sweep/compare_report.hpp"
 
 namespace {
@@ -28,7 +28,8 @@ figures/{frontier_l0,frontier_dead,rho_hat_matched,activity_vs_weight}.{dat,gp,p
   --site NAME   the activation site compared (default: the first in the summary)
   --levels N    matched test-BCE levels (default 5)
   --force       rewrite comparison.md even when it loses a figure it shows
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 A figure that cannot be drawn is listed at the end, with why. The matched
 pair's histograms need the runs' run.h5 files, which a committed study does
 not hold: when SWEEP_DIR/comparison.md shows a figure that cannot be drawn
@@ -40,41 +41,21 @@ comparison.md that would lose a figure.
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir;
+  const saelab::cli::program program{.name = "sae-compare",
+                                     .usage = usage,
+                                     .options = {{{"--site"}, "NAME"}, {{"--levels"}, "N"}, {{"--force"}, ""}},
+                                     .positional = "sweep directory"};
+  saelab::cli::arguments args;
+  if (const auto code = saelab::cli::parse_or_exit(program, argc, argv, args)) return *code;
+  const std::string dir = args.positionals.empty() ? "" : args.positionals.front();
   saelab::comparison_options opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      fmt::print("{}", usage);
-      return 0;
-    }
-    if ((a == "--site" || a == "--levels") && i + 1 == argc) {
-      fmt::print(stderr, "sae-compare: {} needs a value\n", a);
-      return 2;
-    }
-    if (a == "--force") {
-      opt.force = true;
-    } else if (a == "--site") {
-      opt.site = argv[++i];
-    } else if (a == "--levels") {
-      const std::string v = argv[++i];
-      try {
-        std::size_t used = 0;
-        opt.levels = std::stoi(v, &used);
-        if (used != v.size() || opt.levels < 1) throw std::invalid_argument(v);
-      } catch (const std::exception&) {
-        fmt::print(stderr, "sae-compare: --levels '{}': expected an integer >= 1\n", v);
-        return 2;
-      }
-    } else if (a.rfind("-", 0) == 0) {
-      fmt::print(stderr, "sae-compare: unknown option '{}'\n{}", a, usage);
-      return 2;
-    } else if (dir.empty()) {
-      dir = a;
-    } else {
-      fmt::print(stderr, "sae-compare: unexpected argument '{}' (one sweep directory only)\n", a);
-      return 2;
-    }
+  opt.force = args.has("--force");
+  opt.site = args.value_or("--site", opt.site);
+  try {
+    if (args.has("--levels")) opt.levels = saelab::cli::to_int("--levels", args.values.at("--levels"), 1);
+  } catch (const saelab::cli::usage_error& e) {
+    fmt::print(stderr, "sae-compare: {}\n", e.what());
+    return 2;
   }
   if (dir.empty()) {
     fmt::print(stderr, "sae-compare: no sweep directory given\n{}", usage);

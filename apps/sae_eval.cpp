@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli.hpp"
 #include "config/config.hpp"
 #include "config/printable.hpp"
 #include "data/idx.hpp"
@@ -53,56 +54,27 @@ and draws the input/reconstruction figure into OUT.
                 also write the model without its optimiser state: a third of
                 the size, evaluated like any checkpoint, a start for
                 model.init_from, not resumable (data/pretrained/ holds such files)
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 
 Exit status: 0 success, 2 usage or config error, 1 anything else.
 )";
 
-const std::vector<std::string> allowed_overrides{"data.dir", "run.threads", "log.active_threshold"};
-
-struct usage_error {
-  std::string message;
-};
+// Only the keys that cannot change what the checkpoint is are taken from the command line.
+const std::vector<std::string> allowed_overrides{"--data.dir", "--run.threads", "--log.active_threshold"};
 
 struct arguments {
   fs::path target, out, save_weights;
   std::map<std::string, std::string> overrides;
 };
 
-arguments parse(int argc, char** argv) {
+arguments from(const cli::arguments& c) {
   arguments a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s == "--out" || s.rfind("--out=", 0) == 0) {
-      if (s == "--out" && i + 1 == argc) throw usage_error{"--out needs a directory"};
-      a.out = s == "--out" ? argv[++i] : s.substr(6);
-    } else if (s == "--save-weights" || s.rfind("--save-weights=", 0) == 0) {
-      if (s == "--save-weights" && i + 1 == argc) throw usage_error{"--save-weights needs a file name"};
-      a.save_weights = s == "--save-weights" ? argv[++i] : s.substr(15);
-    } else if (s.rfind("--", 0) == 0) {
-      s.erase(0, 2);
-      std::string key = s, value;
-      if (const auto eq = s.find('='); eq != std::string::npos) {
-        key = s.substr(0, eq);
-        value = s.substr(eq + 1);
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      } else {
-        throw usage_error{fmt::format("--{} has no value", key)};
-      }
-      if (std::find(allowed_overrides.begin(), allowed_overrides.end(), key) == allowed_overrides.end())
-        throw usage_error{fmt::format("unknown option --{} (sae-eval takes --out, --data.dir, --run.threads, "
-                                      "--log.active_threshold, --save-weights)",
-                                      key)};
-      a.overrides[key] = value;
-    } else if (a.target.empty()) {
-      a.target = s;
-    } else {
-      throw usage_error{fmt::format("unexpected argument '{}' (one run directory or checkpoint only)",
-                                    printable(s))};
-    }
-  }
-  if (a.target.empty()) throw usage_error{"no run directory or checkpoint given"};
+  if (!c.positionals.empty()) a.target = c.positionals.front();
+  a.out = c.value_or("--out", "");
+  a.save_weights = c.value_or("--save-weights", "");
+  for (const std::string& key : allowed_overrides)
+    if (c.has(key)) a.overrides[key.substr(2)] = c.values.at(key);
   return a;
 }
 
@@ -198,16 +170,19 @@ int run(const arguments& a, std::string& phase) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      fmt::print("{}", usage);
-      return 0;
-    }
-  arguments a;
-  try {
-    a = parse(argc, argv);
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "sae-eval: {}\n{}", e.message, usage);
+  const cli::program program{.name = "sae-eval",
+                             .usage = usage,
+                             .options = {{{"--out"}, "DIR"},
+                                         {{"--save-weights"}, "FILE.h5"},
+                                         {{"--data.dir"}, "DIR"},
+                                         {{"--run.threads"}, "N"},
+                                         {{"--log.active_threshold"}, "X"}},
+                             .positional = "run directory or checkpoint"};
+  cli::arguments args;
+  if (const auto code = cli::parse_or_exit(program, argc, argv, args)) return *code;
+  const arguments a = from(args);
+  if (a.target.empty()) {
+    fmt::print(stderr, "sae-eval: no run directory or checkpoint given\n{}", usage);
     return 2;
   }
   std::string phase;

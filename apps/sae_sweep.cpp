@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -25,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli.hpp"
 #include "experiment/run_dir.hpp"
 #include "report/atomic_write.hpp"
 #include "report/quote.hpp"
@@ -76,7 +76,8 @@ starts.
   --out DIR     the sweep directory
   --cores C     cores to share among the -j runs
   --trainer P   the sae-train to run (default: next to this program)
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 
 Ctrl-C stops every running run cleanly at its next step (they resume later)
 and starts no new one; a second Ctrl-C kills them. If sae-sweep is killed,
@@ -101,43 +102,32 @@ struct args {
   std::string out, trainer;
 };
 
-int parse_int(const std::string& flag, const std::string& v, int lo) {
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(v, &used);
-    if (used == v.size() && n >= lo) return n;
-  } catch (const std::exception&) {
-  }
-  throw sweep_error(fmt::format("{} '{}': expected an integer >= {}", flag, v, lo));
-}
+const cli::program command_line{.name = "sae-sweep",
+                                 .usage = usage,
+                                 .options = {{{"-j", "--jobs"}, "N"},
+                                             {{"--shard"}, "i/n"},
+                                             {{"--task"}, "k"},
+                                             {{"--emit"}, "slurm"},
+                                             {{"--collect"}, ""},
+                                             {{"--dry-run"}, ""},
+                                             {{"--out"}, "DIR"},
+                                             {{"--cores"}, "C"},
+                                             {{"--trainer"}, "P"}},
+                                 .positional = "sweep file"};
 
-args parse_args(int argc, char** argv) {
+args parse_args(const cli::arguments& c) {
   args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i], value;
-    const bool has_eq = s.rfind("--", 0) == 0 && s.find('=') != std::string::npos;
-    if (has_eq) value = s.substr(s.find('=') + 1), s = s.substr(0, s.find('='));
-    auto take = [&]() -> std::string {
-      if (has_eq) return value;
-      if (i + 1 == argc) throw sweep_error(fmt::format("{} needs a value", s));
-      return argv[++i];
-    };
-    if (s == "-j" || s == "--jobs") a.jobs = parse_int("-j", take(), 1);
-    else if (s.rfind("-j", 0) == 0 && s.size() > 2 && s[1] == 'j') a.jobs = parse_int("-j", s.substr(2), 1);
-    else if (s == "--cores") a.cores = parse_int("--cores", take(), 1);
-    else if (s == "--shard") a.shard_sel = parse_shard(take());
-    else if (s == "--task") a.task = parse_int("--task", take(), 0);
-    else if (s == "--emit") {
-      a.emit = take();
-      if (a.emit != "slurm") throw sweep_error(fmt::format("--emit '{}': only slurm is known", a.emit));
-    } else if (s == "--collect") a.collect = true;
-    else if (s == "--dry-run") a.dry_run = true;
-    else if (s == "--out") a.out = take();
-    else if (s == "--trainer") a.trainer = take();
-    else if (s.rfind("-", 0) == 0) throw sweep_error(fmt::format("unknown option '{}'", s));
-    else if (a.sweep_file.empty()) a.sweep_file = s;
-    else throw sweep_error(fmt::format("unexpected argument '{}' (one sweep file only)", s));
-  }
+  if (!c.positionals.empty()) a.sweep_file = c.positionals.front();
+  if (c.has("-j")) a.jobs = cli::to_int("-j", c.values.at("-j"), 1);
+  if (c.has("--cores")) a.cores = cli::to_int("--cores", c.values.at("--cores"), 1);
+  if (c.has("--shard")) a.shard_sel = parse_shard(c.values.at("--shard"));
+  if (c.has("--task")) a.task = cli::to_int("--task", c.values.at("--task"), 0);
+  a.emit = c.value_or("--emit", "");
+  if (c.has("--emit") && a.emit != "slurm") throw sweep_error(fmt::format("--emit '{}': only slurm is known", a.emit));
+  a.collect = c.has("--collect");
+  a.dry_run = c.has("--dry-run");
+  a.out = c.value_or("--out", "");
+  a.trainer = c.value_or("--trainer", "");
   if (a.sweep_file.empty()) throw sweep_error("no sweep file given");
   if (a.shard_sel && a.task) throw sweep_error("--shard and --task exclude each other");
   if (int(a.collect) + int(a.dry_run) + int(!a.emit.empty()) > 1)
@@ -266,17 +256,14 @@ void print_problems(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      fmt::print("{}", usage);
-      return 0;
-    }
+  cli::arguments parsed;
+  if (const auto code = cli::parse_or_exit(command_line, argc, argv, parsed)) return *code;
   args a;
   sweep_plan plan;
   fs::path dir, trainer;
   std::vector<int> rows;
   try {
-    a = parse_args(argc, argv);
+    a = parse_args(parsed);
     plan = make_plan(read_sweep_file(a.sweep_file));
     dir = a.out.empty() ? default_sweep_dir(plan.spec) : fs::path(a.out);
     rows = select_rows(static_cast<int>(plan.rows.size()), a.shard_sel, a.task);

@@ -10,13 +10,13 @@
 
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <new>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "cli/cli.hpp"
 #include "config/config.hpp"
 #include "config/printable.hpp"
 #include "experiment/runner.hpp"
@@ -37,8 +37,10 @@ constexpr const char* usage = R"(usage: sae-train CONFIG.ini [--section.key=valu
 Trains the sparse autoencoder CONFIG describes and writes its run directory
 (run.out, default experiments/runs/<name>-<hash of the config>): status,
 resolved.ini, model.h5 (checkpoint), run.h5 (log), epochs.csv, figures/.
-Any config key can be overridden on the command line, e.g. --sparsity.rho=0.1
-or sparsity.rho=0.1. An existing run directory is never overwritten.
+Any config key can be overridden on the command line, e.g. --sparsity.rho=0.1,
+--sparsity.rho 0.1 or sparsity.rho=0.1. An existing run directory is never
+overwritten. Relative paths in the config (data.dir, run.out) are taken from
+the current directory.
 
   --resume DIR  continue the run in DIR from its last checkpoint, taken at
                 every epoch end: progress inside an unfinished epoch is
@@ -46,7 +48,8 @@ or sparsity.rho=0.1. An existing run directory is never overwritten.
                 one an uninterrupted run gives with the same run.threads.
                 --train.epochs=N extends a run (also a finished one).
   --quiet       no progress line (epoch lines still print)
-  --help        this text
+  --help, -h    this text
+  --version     the program's version and git revision
 
 Ctrl-C or SIGTERM finishes the current step, records the run as interrupted
 and exits 130; a second Ctrl-C kills at once. DIR/status always says whether
@@ -58,35 +61,18 @@ conflicts (nothing was written), 1 anything else (data, divergence, I/O).
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path, resume_dir;
-  std::vector<std::string> overrides;
+  const saelab::cli::program program{.name = "sae-train",
+                                     .usage = usage,
+                                     .options = {{{"--resume"}, "RUN_DIR"}, {{"--quiet"}, ""}},
+                                     .overrides = true,
+                                     .positional = "config file"};
+  saelab::cli::arguments args;
+  if (const auto code = saelab::cli::parse_or_exit(program, argc, argv, args)) return *code;
+  const std::string config_path = args.positionals.empty() ? "" : args.positionals.front();
+  const std::string resume_dir = args.value_or("--resume", "");
+  const std::vector<std::string>& overrides = args.overrides;
   saelab::run_options opt;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      fmt::print("{}", usage);
-      return 0;
-    }
-    if (a == "--quiet") {
-      opt.quiet = true;
-    } else if (a == "--resume" || a.rfind("--resume=", 0) == 0) {
-      if (a == "--resume" && i + 1 == argc) {
-        fmt::print(stderr, "sae-train: --resume needs a run directory\n{}", usage);
-        return 2;
-      }
-      resume_dir = a == "--resume" ? argv[++i] : a.substr(9);
-    } else if (a.rfind("--", 0) == 0 || a.find('=') != std::string::npos) {
-      overrides.push_back(a);
-      // "--key value": the value is the next token
-      if (a.rfind("--", 0) == 0 && a.find('=') == std::string::npos && i + 1 < argc) overrides.push_back(argv[++i]);
-    } else if (config_path.empty()) {
-      config_path = a;
-    } else {
-      fmt::print(stderr, "sae-train: unexpected argument '{}' (one config file only)\n{}", saelab::printable(a),
-                 usage);
-      return 2;
-    }
-  }
+  opt.quiet = args.has("--quiet");
   if (!resume_dir.empty() && !config_path.empty()) {
     fmt::print(stderr, "sae-train: --resume takes its config from {}/resolved.ini; give no config file ('{}')\n",
                saelab::printable(resume_dir), saelab::printable(config_path));
