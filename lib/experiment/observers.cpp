@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "experiment/checkpoint.hpp"
+#include "experiment/progress.hpp"
 #include "experiment/run_dir.hpp"
 #include "report/atomic_write.hpp"
 
@@ -40,18 +41,19 @@ void csv_log::on_epoch(const epoch_record& e) {
 }
 
 void epoch_printer::on_epoch(const epoch_record& e) {
-  fmt::print("epoch {:>3}/{}  train {:.5f} = bce {:.5f} + penalty {:.5f}  test bce {:.5f} (first 1200: {:.5f}) "
-             "mse {:.5f}  {:.1f} s\n",
-             e.epoch + 1, epochs_, e.loss, e.reconstruction, e.penalty, e.test.bce, e.test.bce_reference,
-             e.test.mse, e.train_seconds);
+  // Lines of at most 80 columns, so a log read in a narrow terminal or a
+  // Slurm output file keeps one fact per line.
+  fmt::print("epoch {:>3}/{}  train {:.5f} = bce {:.5f} + penalty {:.5f}  {:.1f} s\n", e.epoch + 1, epochs_, e.loss,
+             e.reconstruction, e.penalty, e.train_seconds);
+  std::vector<std::string> items{fmt::format("test bce {:.5f} (first 1200: {:.5f})", e.test.bce, e.test.bce_reference),
+                                 fmt::format("mse {:.5f}", e.test.mse)};
   // Test-set activity per site: active units per input, and never-active units.
-  std::string sites;
   for (std::size_t s = 0; s < e.test.activity.size(); ++s) {
     const auto& a = e.test.activity[s];
-    sites += fmt::format("  {} L0 {:.1f}/{} dead {:.1f}%", net_.sites()[s].name, a.l0, a.rho_hat.size(),
-                         100 * a.dead_fraction);
+    items.push_back(fmt::format("{} L0 {:.1f}/{} dead {:.1f}%", net_.sites()[s].name, a.l0, a.rho_hat.size(),
+                                100 * a.dead_fraction));
   }
-  if (!sites.empty()) fmt::print("         {}\n", sites.substr(2));
+  fmt::print("{}", wrap_items(items, 9, 80));
   std::fflush(stdout);
 }
 

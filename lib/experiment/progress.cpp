@@ -29,6 +29,19 @@ std::string fit_to_width(const std::string& line, int columns) {
   return line.substr(0, static_cast<std::size_t>(columns - 1));
 }
 
+std::string wrap_items(const std::vector<std::string>& items, std::size_t indent, std::size_t width) {
+  std::string out, line;
+  for (const std::string& item : items) {
+    if (!line.empty() && indent + line.size() + 2 + item.size() > width) {
+      out += std::string(indent, ' ') + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : "  ") + item;
+  }
+  if (!line.empty()) out += std::string(indent, ' ') + line + "\n";
+  return out;
+}
+
 progress::progress(int epochs, std::int64_t images_per_epoch, bool quiet)
     : epochs_(epochs), images_per_epoch_(images_per_epoch), quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {
   epoch_start_ = last_draw_ = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "experiment/trainer.hpp"
 
@@ -42,5 +43,10 @@ std::string format_duration(double seconds);
 // characters (the last column would wrap on some terminals). Unchanged when
 // columns <= 0 (unknown width).
 std::string fit_to_width(const std::string& line, int columns);
+
+// Items joined by two blanks into lines of at most `width` characters (an
+// item longer than that gets a line of its own), each line starting with
+// `indent` blanks and ending in '\n'. "" for no items.
+std::string wrap_items(const std::vector<std::string>& items, std::size_t indent, std::size_t width);
 
 }  // namespace saelab
