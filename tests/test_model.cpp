@@ -9,6 +9,7 @@
 #include "error_of.hpp"
 #include "experiment/checkpoint.hpp"
 #include "experiment/model.hpp"
+#include "experiment/objective.hpp"
 #include "experiment/runner.hpp"
 #include "experiment/trainer.hpp"
 #include "experiment/weights_file.hpp"
@@ -259,4 +260,15 @@ TEST_CASE("a run started from model.init_from resumes without the file", "[model
   fs::remove(tmp / "init.h5");
   REQUIRE(resume_experiment(tmp / "b", {"--train.epochs=2"}, quiet) == run_status::done);
   CHECK(read_checkpoint_info(tmp / "b" / "model.h5").next_epoch == 2);
+}
+
+TEST_CASE("the objective names each penalty once with its sites", "[model]") {
+  model_config m;
+  m.arch = model_arch::layers;
+  m.layers = "linear(16) sigmoid@a, linear(16) sigmoid@b, linear(784)";
+  auto net = build_model<float>(m, shape{1, 28, 28});
+  sparsity_config s;
+  s.kind = sparsity_kind::l1;
+  CHECK(objective<float>(*net, loss_kind::bce, s).describe() ==
+        "bce on sigmoid outputs + l1(lambda=0.0001, reduction=sum) at a, b");
 }

@@ -109,7 +109,12 @@ std::vector<penalty_info> objective<T>::penalties() const {
 template <class T>
 std::string objective<T>::describe() const {
   std::string out = fmt::format("{} on sigmoid outputs", to_string(loss_));
-  for (const auto& s : sites_) out += fmt::format(" + {} at {}", s.term->describe(), s.name);
+  // Sites with the same penalty are listed once: "+ l1(...) at conv1, conv2".
+  for (std::size_t i = 0; i < sites_.size();) {
+    const std::string term = sites_[i].term->describe();
+    out += fmt::format(" + {} at {}", term, sites_[i].name);
+    for (++i; i < sites_.size() && sites_[i].term->describe() == term; ++i) out += ", " + sites_[i].name;
+  }
   return out;
 }
 

@@ -120,9 +120,9 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
   else
     fmt::print("saelab: resuming {} in {} at epoch {} of {}\n", c.cfg.run.name, c.dir.string(), first + 1,
                c.cfg.train.epochs);
-  fmt::print("{}objective: {}; optimiser: {}; {} train / {} test images, batch {}, {} threads\n", c.net.summary(),
-             c.t.objective_terms().describe(), c.t.optim().describe(), images, c.data.test.images.size(0),
-             c.cfg.train.batch_size, c.cfg.run.threads);
+  fmt::print("{}objective: {}\noptimiser: {}\ndata: {} train / {} test images, batch {}, {} threads\n",
+             c.net.summary(), c.t.objective_terms().describe(), c.t.optim().describe(), images,
+             c.data.test.images.size(0), c.cfg.train.batch_size, c.cfg.run.threads);
   std::fflush(stdout);
 
   progress bar(c.cfg.train.epochs, images, opt.quiet);
