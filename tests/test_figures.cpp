@@ -69,6 +69,15 @@ decoded read_png(const fs::path& p) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// dir/<stem>.dat after a plot function returned `made`: the PNG exists
+// exactly when gnuplot is installed, and no failure log is left.
+std::string plotted_dat(const fs::path& dir, const std::string& stem, bool made) {
+  CHECK(made == !find_program("gnuplot").empty());
+  CHECK(fs::exists(dir / (stem + ".png")) == made);
+  CHECK(!fs::exists(dir / (stem + ".gp.log")));
+  return slurp(dir / (stem + ".dat"));
+}
+
 std::vector<epoch_losses> some_epochs(int n) {
   std::vector<epoch_losses> e;
   for (int i = 1; i <= n; ++i) e.push_back({i, 0.1 + 0.3 / i, 0.09 + 0.3 / i, i == 2 ? NAN : 0.09 + 0.25 / i});
@@ -211,12 +220,9 @@ TEST_CASE("firing density: dead units apart, log bins from the decade of 1 / inp
   // 100 test inputs: fractions are multiples of 0.01, so the axis starts at 10^-2.
   const std::vector<double> fraction{0.0, 0.0, 0.0, 0.01, 0.02, 0.5, 1.0};
   const bool made = firing_density(dir.path, "hidden", fraction, 100);
-  CHECK(made == !find_program("gnuplot").empty());
-  CHECK(fs::exists(dir.path / "firing_density_hidden.png") == made);
-  CHECK(!fs::exists(dir.path / "firing_density_hidden.gp.log"));
   // Bins [10^(-2 + k/4), 10^(-2 + (k+1)/4)): 0.01 -> 0, 0.02 (log -1.70) -> 1,
   // 0.5 (log -0.30) -> 6, 1.0 joins the last bin, 7.
-  CHECK(slurp(dir.path / "firing_density_hidden.dat") ==
+  CHECK(plotted_dat(dir.path, "firing_density_hidden", made) ==
         "# Histogram of per-unit firing fraction at site 'hidden': 7 units, 100 test inputs\n"
         "# x: bar centre on the plot's log10 axis; width in decades; bin [lo, hi)\n"
         "# index 0: dead units (firing fraction 0); index 1: 4 log-spaced bins per decade\n"
@@ -246,22 +252,22 @@ TEST_CASE("sparsity curves: two columns per site, one row per epoch, quoted titl
   const std::vector<std::string> sites{"hidden", "it's"};
   const std::vector<epoch_sparsity> epochs{{1, {12.5, 3}, {0.25, 0.5}}, {2, {10, 2.5}, {0.375, 0.5}}, {3, {8}, {0.5}}};
   const bool made = sparsity_curves(dir.path, sites, epochs);
-  CHECK(made == !find_program("gnuplot").empty());
-  CHECK(fs::exists(dir.path / "sparsity_curves.png") == made);
-  CHECK(!fs::exists(dir.path / "sparsity_curves.gp.log"));
-  CHECK(slurp(dir.path / "sparsity_curves.dat") ==
+  CHECK(plotted_dat(dir.path, "sparsity_curves", made) ==
         "# saelab sparsity per epoch on the test set, two columns per site (NaN: not measured)\n"
         "# epoch l0[hidden] dead_fraction[hidden] l0[it's] dead_fraction[it's]\n"
         "1 12.5 0.25 3 0.5\n"
         "2 10 0.375 2.5 0.5\n"
         "3 8 0.5 NaN NaN\n");
+  // L0 panel from columns 2, 4; dead fraction panel (in %) from 3, 5; site
+  // names as quoted gnuplot strings.
   const std::string gp = slurp(dir.path / "sparsity_curves.gp");
-  CHECK(contains(gp, "set output 'sparsity_curves.png'"));
-  CHECK(contains(gp, "set multiplot layout 2,1"));
-  CHECK(contains(gp, "plot 'sparsity_curves.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.7 title 'hidden'"));
-  CHECK(contains(gp, "'' using 1:4 with linespoints lw 2 pt 7 ps 0.7 title 'it'.\"'\".'s'"));
-  CHECK(contains(gp, "plot 'sparsity_curves.dat' using 1:(100 * $3)"));
-  CHECK(contains(gp, "'' using 1:(100 * $5)"));
+  for (const char* part : {"set output 'sparsity_curves.png'", "set multiplot layout 2,1",
+                           "plot 'sparsity_curves.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.7 title 'hidden'",
+                           "'' using 1:4 with linespoints lw 2 pt 7 ps 0.7 title 'it'.\"'\".'s'",
+                           "plot 'sparsity_curves.dat' using 1:(100 * $3)", "'' using 1:(100 * $5)"}) {
+    INFO(part);
+    CHECK(contains(gp, part));
+  }
 }
 
 TEST_CASE("most active units: by firing fraction, highest first, ties in unit order", "[figures]") {

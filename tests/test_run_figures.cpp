@@ -25,16 +25,10 @@ TEST_CASE("a resumed fc run writes firing densities, sparsity curves of all epoc
           "[figures][run]") {
   temp_dir tmp("run_figures");
   write_fake_mnist(tmp / "mnist", 96, 32);
-  experiment_config cfg;
-  cfg.model.arch = model_arch::fc;
-  cfg.model.hidden = 16;
-  cfg.model.hidden_activation = activation_kind::relu;
-  cfg.sparsity.kind = sparsity_kind::l1;
-  cfg.train.epochs = 1;
-  cfg.train.batch_size = 32;
-  cfg.data.dir = (tmp / "mnist").string();
-  cfg.run.out = (tmp / "run").string();
-  cfg.run.threads = 1;
+  const experiment_config cfg =
+      load_config("", {"--model.hidden=16", "--model.hidden_activation=relu", "--sparsity.kind=l1", "--train.epochs=1",
+                       "--train.batch_size=32", "--run.threads=1", "--data.dir=" + (tmp / "mnist").string(),
+                       "--run.out=" + (tmp / "run").string()});
   run_options quiet;
   quiet.quiet = true;
   REQUIRE(run_experiment(cfg, quiet) == run_status::done);
