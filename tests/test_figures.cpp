@@ -18,6 +18,7 @@
 
 #include "report/figures.hpp"
 #include "report/gnuplot.hpp"
+#include "report/run_figures.hpp"
 
 #include "path_override.hpp"
 #include "temp_dir.hpp"
@@ -67,6 +68,15 @@ decoded read_png(const fs::path& p) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// dir/<stem>.dat after a plot function returned `made`: the PNG exists
+// exactly when gnuplot is installed, and no failure log is left.
+std::string plotted_dat(const fs::path& dir, const std::string& stem, bool made) {
+  CHECK(made == !find_program("gnuplot").empty());
+  CHECK(fs::exists(dir / (stem + ".png")) == made);
+  CHECK(!fs::exists(dir / (stem + ".gp.log")));
+  return slurp(dir / (stem + ".dat"));
+}
 
 std::vector<epoch_losses> some_epochs(int n) {
   std::vector<epoch_losses> e;
@@ -203,6 +213,68 @@ TEST_CASE("rho_hat histogram: explicit zero bin, log bins, sanitised site name",
   CHECK(log_bins == 7 * 4);
   CHECK(first_lo == Approx(1e-6));
   CHECK(last_hi == Approx(10.0));
+}
+
+TEST_CASE("firing density: dead units apart, log bins from the decade of 1 / inputs", "[figures]") {
+  temp_dir dir("firing");
+  // 100 test inputs: fractions are multiples of 0.01, so the axis starts at 10^-2.
+  const std::vector<double> fraction{0.0, 0.0, 0.0, 0.01, 0.02, 0.5, 1.0};
+  const bool made = firing_density(dir.path, "hidden", fraction, 100);
+  // Bins [10^(-2 + k/4), 10^(-2 + (k+1)/4)): 0.01 -> 0, 0.02 (log -1.70) -> 1,
+  // 0.5 (log -0.30) -> 6, 1.0 joins the last bin, 7.
+  CHECK(plotted_dat(dir.path, "firing_density_hidden", made) ==
+        "# Histogram of per-unit firing fraction at site 'hidden': 7 units, 100 test inputs\n"
+        "# x: bar centre on the plot's log10 axis; width in decades; bin [lo, hi)\n"
+        "# index 0: dead units (firing fraction 0); index 1: 4 log-spaced bins per decade\n"
+        "# x width lo hi count\n"
+        "-3 0.5 0 0 3\n\n\n"
+        "-1.875 0.25 0.01 0.017782794 1\n"
+        "-1.625 0.25 0.017782794 0.031622777 1\n"
+        "-1.375 0.25 0.031622777 0.056234133 0\n"
+        "-1.125 0.25 0.056234133 0.1 0\n"
+        "-0.875 0.25 0.1 0.17782794 0\n"
+        "-0.625 0.25 0.17782794 0.31622777 0\n"
+        "-0.375 0.25 0.31622777 0.56234133 1\n"
+        "-0.125 0.25 0.56234133 1 1\n");
+  const std::string gp = slurp(dir.path / "firing_density_hidden.gp");
+  CHECK(contains(gp, "set output 'firing_density_hidden.png'"));
+  CHECK(contains(gp, "plot 'firing_density_hidden.dat'"));
+  CHECK(contains(gp, "'3 dead units (active on no test input) (bar '"));
+  CHECK(contains(gp, "set xtics ('0' -3, '10^{-2}' -2, '10^{-1}' -1, '1' 0)"));
+
+  // 10000 inputs (MNIST's test set): the axis reaches 10^-4.
+  firing_density(dir.path, "conv 1", std::vector<double>{1e-4, 0.0}, 10000);
+  CHECK(contains(slurp(dir.path / "firing_density_conv_1.dat"), "\n-3.875 0.25 0.0001 0.00017782794 1\n"));
+}
+
+TEST_CASE("sparsity curves: two columns per site, one row per epoch, quoted titles", "[figures]") {
+  temp_dir dir("sparsity");
+  const std::vector<std::string> sites{"hidden", "it's"};
+  const std::vector<epoch_sparsity> epochs{{1, {12.5, 3}, {0.25, 0.5}}, {2, {10, 2.5}, {0.375, 0.5}}, {3, {8}, {0.5}}};
+  const bool made = sparsity_curves(dir.path, sites, epochs);
+  CHECK(plotted_dat(dir.path, "sparsity_curves", made) ==
+        "# saelab sparsity per epoch on the test set, two columns per site (NaN: not measured)\n"
+        "# epoch l0[hidden] dead_fraction[hidden] l0[it's] dead_fraction[it's]\n"
+        "1 12.5 0.25 3 0.5\n"
+        "2 10 0.375 2.5 0.5\n"
+        "3 8 0.5 NaN NaN\n");
+  // L0 panel from columns 2, 4; dead fraction panel (in %) from 3, 5; site
+  // names as quoted gnuplot strings.
+  const std::string gp = slurp(dir.path / "sparsity_curves.gp");
+  for (const char* part : {"set output 'sparsity_curves.png'", "set multiplot layout 2,1",
+                           "plot 'sparsity_curves.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.7 title 'hidden'",
+                           "'' using 1:4 with linespoints lw 2 pt 7 ps 0.7 title 'it'.\"'\".'s'",
+                           "plot 'sparsity_curves.dat' using 1:(100 * $3)", "'' using 1:(100 * $5)"}) {
+    INFO(part);
+    CHECK(contains(gp, part));
+  }
+}
+
+TEST_CASE("most active units: by firing fraction, highest first, ties in unit order", "[figures]") {
+  const std::vector<double> fraction{0.1, 0.0, 0.7, 0.1, 0.9, 0.0};
+  CHECK(most_active_units(fraction, 4) == std::vector<int>{4, 2, 0, 3});
+  CHECK(most_active_units(fraction, 100) == std::vector<int>{4, 2, 0, 3, 1, 5});
+  CHECK(most_active_units(fraction, 0).empty());
 }
 
 TEST_CASE("without gnuplot on PATH: .dat and .gp stay, no PNG, no throw", "[figures]") {

@@ -1,6 +1,7 @@
 #include "experiment/runner.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -112,6 +113,29 @@ run_log reopen_log(const fs::path& path, const experiment_config& cfg, training_
   }
 }
 
+// L0 and dead fraction per site of every logged epoch, from run.h5: a
+// resumed run's figure then shows the epochs before the resume too.
+std::vector<epoch_sparsity> logged_sparsity(const run_log& log, const network<float>& net) {
+  std::vector<epoch_sparsity> rows;
+  for (std::size_t s = 0; s < net.sites().size(); ++s) {
+    const std::string group = "/sites/" + net.sites()[s].name + "/";
+    std::vector<double> l0, dead;
+    try {  // a figure's input: its failure must not fail the trained run
+      l0 = log.read_f64(group + "l0");
+      dead = log.read_f64(group + "dead_fraction");
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "sae-train: warning: sparsity curves miss site {}: {}\n", net.sites()[s].name, e.what());
+    }
+    for (std::size_t e = 0; e < l0.size() && e < dead.size(); ++e) {
+      if (rows.size() <= e) rows.push_back({static_cast<int>(e) + 1, std::vector<double>(net.sites().size(), NAN),
+                                            std::vector<double>(net.sites().size(), NAN)});
+      rows[e].l0[s] = l0[e];
+      rows[e].dead_fraction[s] = dead[e];
+    }
+  }
+  return rows;
+}
+
 run_status train_and_record(const run_context& c, const run_options& opt) {
   const int first = c.t.next_epoch();
   const std::int64_t images = c.data.train.images.size(0);
@@ -148,7 +172,8 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
       return run_status::interrupted;
     }
     const test_record last = ckpt.last() ? ckpt.last()->test : c.t.test();
-    figure_failures = write_run_figures(c.dir / "figures", c.net, c.data.test.images, csv.rows(), last.activity);
+    figure_failures = write_run_figures(c.dir / "figures", c.net, c.data.test.images, csv.rows(),
+                                        logged_sparsity(c.log, c.net), last.activity);
     c.log.set_status(run_status::done);
     c.log.close();
     write_run_state(c.dir, run_status::done, ckpt.epochs_done(), c.cfg.train.epochs, figure_failures);

@@ -376,6 +376,11 @@ void run_log::on_epoch(const epoch_record& e) {
   p.flush();
 }
 
+std::vector<double> run_log::read_f64(std::string_view path) const {
+  if (!p_ || p_->closed) throw std::logic_error("run_log::read_f64 after close");
+  return h5::read<double>(p_->file, path);
+}
+
 void run_log::set_status(run_status s) {
   if (!p_ || p_->closed) throw std::logic_error("run_log::set_status after close");
   h5::write_attr_string(p_->file, "status", to_string(s));

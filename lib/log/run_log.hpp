@@ -95,6 +95,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.hpp"
 #include "layers/network.hpp"
@@ -142,6 +143,11 @@ class run_log final : public training_observer {
 
   void on_step(const step_record& s) override;
   void on_epoch(const epoch_record& e) override;
+
+  // A float64 dataset as logged so far, e.g. "/sites/hidden/l0": one value per
+  // finished epoch, those before a resume included (the end-of-run figures
+  // need them). Throws h5::error when absent.
+  std::vector<double> read_f64(std::string_view path) const;
 
   // Overwrites the root `status` attribute in place, and flushes.
   void set_status(run_status s);

@@ -154,11 +154,34 @@ bool loss_curves(const fs::path& dir, std::span<const epoch_losses> epochs) {
   return gnuplot_render(dir, "loss_curves.gp", "loss_curves.png");
 }
 
-bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<const double> rho_hat) {
+namespace {
+
+// A per-unit quantity on a log10 axis: bins_per_decade bins from 10^lo_exp to
+// 1 (extended by whole decades when a value exceeds 1); values in (0, 10^lo_exp)
+// join the first bin; values <= 0 get their own "0" bar at the left, one decade
+// left of the first bin, and their count is in the title.
+struct log_histogram_spec {
+  std::string stem;        // file names: stem.dat, stem.gp, stem.png
+  std::string heading;     // the .dat's first comment line
+  std::string zero_rows;   // what the "0" bar counts, for the .dat ("units with rho_hat <= 0")
+  std::string zero_title;  // ... and for the title ("units with rho_hat = 0")
+  std::string title;       // the title's first line
+  std::string xlabel;
+  int lo_exp = -6;
+};
+
+std::string file_stem(std::string_view prefix, std::string_view site) {
+  std::string name;
+  for (char c : site) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  if (name.empty()) name = "site";
+  return std::string(prefix) + name;
+}
+
+bool log_histogram(const fs::path& dir, const log_histogram_spec& spec, std::span<const double> values) {
   constexpr int bins_per_decade = 4;
-  constexpr int lo_exp = -6;
+  const int lo_exp = spec.lo_exp;
   double max_v = 0;
-  for (double v : rho_hat)
+  for (double v : values)
     if (std::isfinite(v)) max_v = std::max(max_v, v);
   // ReLU units can average above 1: extend by whole decades rather than clip.
   const int hi_exp = max_v > 1 ? std::min(6, static_cast<int>(std::ceil(std::log10(max_v)))) : 0;
@@ -166,29 +189,25 @@ bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<con
 
   std::vector<std::int64_t> counts(static_cast<std::size_t>(n_bins), 0);
   std::int64_t zeros = 0, below = 0, nans = 0;
-  for (double v : rho_hat) {
+  for (double v : values) {
     if (std::isnan(v)) { ++nans; continue; }
     if (v <= 0) { ++zeros; continue; }
     if (v < std::pow(10.0, lo_exp)) ++below;
     const double k = std::floor((std::log10(v) - lo_exp) * bins_per_decade);
     counts[static_cast<std::size_t>(std::clamp(k, 0.0, double(n_bins - 1)))]++;
   }
+  const std::string& stem = spec.stem;
 
-  std::string name;
-  for (char c : site) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  if (name.empty()) name = "site";
-  const std::string stem = "rho_hat_" + name;
-
-  // The "0" bar sits one decade left of 1e-6 on the same log10 axis, past a
-  // dashed line, so it reads as a separate category, not as a tiny value.
+  // The "0" bar sits one decade left of the first bin on the same log10 axis,
+  // past a dashed line, so it reads as a separate category, not as a tiny value.
   const double zero_x = lo_exp - 1;
   std::string dat = fmt::format(
-      "# Histogram of per-unit mean activation rho_hat at site '{}': {} units\n"
+      "# {}\n"
       "# x: bar centre on the plot's log10 axis; width in decades; bin [lo, hi)\n"
-      "# index 0: units with rho_hat <= 0; index 1: {} log-spaced bins per decade\n"
+      "# index 0: {}; index 1: {} log-spaced bins per decade\n"
       "# x width lo hi count\n"
       "{} 0.5 0 0 {}\n\n\n",
-      one_line(site), rho_hat.size(), bins_per_decade, num(zero_x), zeros);
+      spec.heading, spec.zero_rows, bins_per_decade, num(zero_x), zeros);
   for (int k = 0; k < n_bins; ++k) {
     const double a = lo_exp + double(k) / bins_per_decade, b = lo_exp + double(k + 1) / bins_per_decade;
     dat += fmt::format("{} {} {} {} {}\n", num((a + b) / 2), num(1.0 / bins_per_decade), num(std::pow(10.0, a)),
@@ -199,9 +218,8 @@ bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<con
   for (int e = lo_exp; e <= hi_exp; ++e)
     tics += e == 0 ? ", '1' 0" : e == 1 ? ", '10' 1" : fmt::format(", '10^{{{}}}' {}", e, e);
   // Line 1 says what is counted; line 2 the counts a bar cannot show well.
-  const std::string title1 = fmt::format("Per-unit mean activation rho_hat at site {} ({} units)", site, rho_hat.size());
-  std::string title2 = fmt::format("{} units with rho_hat = 0 (bar '0')", zeros);
-  if (below > 0) title2 += fmt::format(", {} below 1e-6 counted in the first bin", below);
+  std::string title2 = fmt::format("{} {} (bar '0')", zeros, spec.zero_title);
+  if (below > 0) title2 += fmt::format(", {} below 1e{} counted in the first bin", below, lo_exp);
   if (nans > 0) title2 += fmt::format(", {} NaN left out", nans);
 
   const std::string gp = fmt::format(
@@ -210,7 +228,7 @@ bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<con
       "set termoption enhanced\n"
       "set output '{0}.png'\n"
       "set title {1} . \"\\n\" . {6} noenhanced\n"
-      "set xlabel 'mean activation of a unit on the test set (log scale)'\n"
+      "set xlabel {7}\n"
       "set ylabel 'units'\n"
       "set xrange [{2}:{3}]\n"
       "set yrange [0:*]\n"
@@ -223,13 +241,95 @@ bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<con
       "plot '{0}.dat' index 0 using 1:5:2 with boxes lc rgb '#b03030', \\\n"
       "     '' index 1 using 1:5:2 with boxes lc rgb '#4682b4', \\\n"
       "     '' index 0:1 using 1:5:($5 > 0 ? sprintf('%d', $5) : '') with labels offset 0,0.7 font ',8'\n",
-      stem, gnuplot_quote(title1), num(zero_x - 0.5), num(hi_exp + 0.25), tics, num(zero_x + 0.5),
-      gnuplot_quote(title2));
+      stem, gnuplot_quote(spec.title), num(zero_x - 0.5), num(hi_exp + 0.25), tics, num(zero_x + 0.5),
+      gnuplot_quote(title2), gnuplot_quote(spec.xlabel));
 
   ensure_dir(dir);
   write_file_atomically(dir / (stem + ".dat"), dat);
   write_file_atomically(dir / (stem + ".gp"), gp);
   return gnuplot_render(dir, stem + ".gp", stem + ".png");
+}
+
+}  // namespace
+
+bool rho_hat_histogram(const fs::path& dir, std::string_view site, std::span<const double> rho_hat) {
+  log_histogram_spec spec;
+  spec.stem = file_stem("rho_hat_", site);
+  spec.heading = fmt::format("Histogram of per-unit mean activation rho_hat at site '{}': {} units", one_line(site),
+                             rho_hat.size());
+  spec.zero_rows = "units with rho_hat <= 0";
+  spec.zero_title = "units with rho_hat = 0";
+  spec.title = fmt::format("Per-unit mean activation rho_hat at site {} ({} units)", site, rho_hat.size());
+  spec.xlabel = "mean activation of a unit on the test set (log scale)";
+  spec.lo_exp = -6;
+  return log_histogram(dir, spec, rho_hat);
+}
+
+bool firing_density(const fs::path& dir, std::string_view site, std::span<const double> active_fraction,
+                    std::int64_t inputs) {
+  log_histogram_spec spec;
+  spec.stem = file_stem("firing_density_", site);
+  spec.heading = fmt::format("Histogram of per-unit firing fraction at site '{}': {} units, {} test inputs",
+                             one_line(site), active_fraction.size(), inputs);
+  spec.zero_rows = "dead units (firing fraction 0)";
+  spec.zero_title = "dead units (active on no test input)";
+  spec.title = fmt::format("Firing density at site {} ({} units, {} test inputs)", site, active_fraction.size(), inputs);
+  spec.xlabel = "fraction of test inputs on which a unit is active (log scale)";
+  // The smallest non-zero fraction is 1 / inputs: the axis starts at its decade.
+  spec.lo_exp = inputs > 1 ? -static_cast<int>(std::ceil(std::log10(static_cast<double>(inputs)))) : -1;
+  return log_histogram(dir, spec, active_fraction);
+}
+
+bool sparsity_curves(const fs::path& dir, std::span<const std::string> sites, std::span<const epoch_sparsity> epochs) {
+  std::string dat = "# saelab sparsity per epoch on the test set, two columns per site (NaN: not measured)\n# epoch";
+  for (const std::string& s : sites) dat += fmt::format(" l0[{0}] dead_fraction[{0}]", one_line(s));
+  dat += "\n";
+  for (const epoch_sparsity& e : epochs) {
+    dat += fmt::format("{}", e.epoch);
+    for (std::size_t s = 0; s < sites.size(); ++s)
+      dat += fmt::format(" {} {}", num(s < e.l0.size() ? e.l0[s] : NAN),
+                         num(s < e.dead_fraction.size() ? e.dead_fraction[s] : NAN));
+    dat += "\n";
+  }
+
+  // One clause per site: titles are quoted strings, never column headers
+  // gnuplot would have to parse.
+  std::string l0_plot, dead_plot;
+  for (std::size_t s = 0; s < sites.size(); ++s) {
+    const char* sep = s == 0 ? "plot " : ", \\\n     ";
+    const std::string data = s == 0 ? "'sparsity_curves.dat'" : "''";
+    l0_plot += fmt::format("{}{} using 1:{} with linespoints lw 2 pt 7 ps 0.7 title {}", sep, data, 2 + 2 * s,
+                           gnuplot_quote(sites[s]));
+    dead_plot += fmt::format("{}{} using 1:(100 * ${}) with linespoints lw 2 pt 7 ps 0.7 title {}", sep, data,
+                             3 + 2 * s, gnuplot_quote(sites[s]));
+  }
+  const int first_epoch = epochs.empty() ? 0 : epochs.front().epoch;
+  const int last_epoch = epochs.empty() ? 0 : epochs.back().epoch;
+  const std::string gp = fmt::format(
+      "# Renders sparsity_curves.png from sparsity_curves.dat: run `gnuplot sparsity_curves.gp` in this directory.\n"
+      "set terminal pngcairo size 800,700\n"
+      "set output 'sparsity_curves.png'\n"
+      "set multiplot layout 2,1 title 'Sparsity on the test set per epoch' noenhanced\n"
+      "set xlabel 'epoch'\n"
+      "set lmargin 12\n"  // the same left edge for both panels, so epochs line up
+      "{}"
+      "set grid\n"
+      "set key outside right noenhanced\n"
+      "set format y '%g'\n"
+      "set ylabel 'L0: active units per input'\n"
+      "set yrange [0:*]\n"
+      "{}\n"
+      "set ylabel 'dead units (%)'\n"
+      "set yrange [0:100]\n"
+      "{}\n"
+      "unset multiplot\n",
+      last_epoch - first_epoch <= 20 ? "set xtics 1\n" : "", l0_plot.empty() ? "plot NaN notitle" : l0_plot,
+      dead_plot.empty() ? "plot NaN notitle" : dead_plot);
+
+  ensure_dir(dir);
+  write_file_atomically(dir / "sparsity_curves.dat", dat);
+  write_file_atomically(dir / "sparsity_curves.gp", gp);
+  return gnuplot_render(dir, "sparsity_curves.gp", "sparsity_curves.png");
 }
 
 }  // namespace saelab

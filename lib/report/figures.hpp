@@ -6,9 +6,12 @@
 // gnuplot is on PATH. Plot functions return whether the PNG was made; a missing
 // gnuplot is not an error. Unwritable directories throw std::runtime_error.
 
+#include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "tensor/tensor.hpp"
 
@@ -47,5 +50,26 @@ bool loss_curves(const std::filesystem::path& dir, std::span<const epoch_losses>
 // `site` names the files: rho_hat_<site>.dat/.gp/.png (characters other than
 // letters, digits, '-', '_' become '_').
 bool rho_hat_histogram(const std::filesystem::path& dir, std::string_view site, std::span<const double> rho_hat);
+
+// The firing density researchers read first: histogram of log10 of each
+// unit's firing fraction (the fraction of `inputs` test inputs on which it is
+// active), 4 bins per decade from the decade of 1 / inputs up to 1. Dead units
+// (fraction 0: log10 has no bin) get their own "0" bar at the left and their
+// count in the title, as in rho_hat_histogram. Writes
+// firing_density_<site>.dat/.gp/.png (site sanitised as there).
+bool firing_density(const std::filesystem::path& dir, std::string_view site, std::span<const double> active_fraction,
+                    std::int64_t inputs);
+
+struct epoch_sparsity {
+  int epoch = 0;                       // 1-based, as loss_curves shows it
+  std::vector<double> l0;              // per site: mean number of active units per test input
+  std::vector<double> dead_fraction;   // per site: fraction of units active on no test input
+};
+
+// sparsity_curves.dat + .gp -> .png: L0 (top panel) and dead fraction in %
+// (bottom panel) against epoch, one line per site. Rows whose vectors are
+// shorter than `sites` get NaN (a missing point) for the missing sites.
+bool sparsity_curves(const std::filesystem::path& dir, std::span<const std::string> sites,
+                     std::span<const epoch_sparsity> epochs);
 
 }  // namespace saelab
