@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <map>
@@ -25,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
+#include "config/printable.hpp"
 #include "experiment/run_dir.hpp"
 #include "report/atomic_write.hpp"
 #include "report/quote.hpp"
@@ -69,7 +71,12 @@ starts.
                 max(1, C / N), C = --cores or the machine's cores
   --shard i/n   only rows i, i+n, i+2n, ... (0 <= i < n), e.g. one machine of n
   --task k      only row k (0-based), e.g. --task $SLURM_ARRAY_TASK_ID
-  --emit slurm  write DIR/slurm.sh, a job array with one task per row, and stop
+  --emit slurm  write DIR/slurm.sh, a job array with one task per row, DIR/collect.sh
+                (--collect, then sae-compare) and DIR/submit.sh (submits the array, then
+                collect.sh to run when it has ended), and stop. The array gets SIGTERM 120 s
+                before its time limit: runs stop cleanly and resume when resubmitted.
+  --slurm-time T, --slurm-mem M, --slurm-partition P, --slurm-account A
+                #SBATCH --time, --mem, --partition, --account lines in both scripts
                 (DIR must hold no blank, quote, '\', '#' or '%': #SBATCH lines take it raw)
   --collect     rebuild summary.csv and sweep.h5 from the run directories; run nothing
   --dry-run     print the plan, each run's state and its command; write nothing
@@ -98,6 +105,7 @@ struct args {
   std::optional<shard> shard_sel;
   std::optional<int> task;
   std::string emit;
+  std::vector<std::pair<std::string, std::string>> sbatch;  // --slurm-time 4:00:00 -> {"time", "4:00:00"}
   bool collect = false, dry_run = false;
   std::string out, trainer;
 };
@@ -108,6 +116,10 @@ const cli::program command_line{.name = "sae-sweep",
                                              {{"--shard"}, "i/n"},
                                              {{"--task"}, "k"},
                                              {{"--emit"}, "slurm"},
+                                             {{"--slurm-time"}, "T"},
+                                             {{"--slurm-mem"}, "M"},
+                                             {{"--slurm-partition"}, "P"},
+                                             {{"--slurm-account"}, "A"},
                                              {{"--collect"}, ""},
                                              {{"--dry-run"}, ""},
                                              {{"--out"}, "DIR"},
@@ -124,6 +136,20 @@ args parse_args(const cli::arguments& c) {
   if (c.has("--task")) a.task = cli::to_int("--task", c.values.at("--task"), 0);
   a.emit = c.value_or("--emit", "");
   if (c.has("--emit") && a.emit != "slurm") throw sweep_error(fmt::format("--emit '{}': only slurm is known", a.emit));
+  for (const char* key : {"time", "mem", "partition", "account"}) {
+    const std::string option = std::string("--slurm-") + key;
+    if (!c.has(option)) continue;
+    const std::string value = c.values.at(option);
+    // It goes into an #SBATCH line as it is: Slurm values need nothing else.
+    const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || std::string_view(":_.,=+-").find(ch) != std::string_view::npos;
+    });
+    if (!plain)
+      throw sweep_error(fmt::format("{} '{}': expected letters, digits and ':_.,=+-' only (e.g. {} {})", option,
+                                    printable(value), option, key == std::string("time") ? "4:00:00" : "gpu"));
+    if (a.emit.empty()) throw sweep_error(fmt::format("{} goes with --emit slurm", option));
+    a.sbatch.emplace_back(key, value);
+  }
   a.collect = c.has("--collect");
   a.dry_run = c.has("--dry-run");
   a.out = c.value_or("--out", "");
@@ -182,6 +208,7 @@ void write_plan_files(const sweep_plan& plan, const fs::path& dir) {
 void emit_slurm(const args& a, const sweep_plan& plan, const fs::path& dir) {
   const fs::path abs_dir = fs::absolute(dir);
   const fs::path self = fs::absolute(self_dir() / "sae-sweep");
+  const fs::path compare = fs::absolute(self_dir() / "sae-compare");
   const fs::path sweep_file = fs::absolute(plan.spec.file);
   const fs::path cwd = fs::current_path();
   // Refused before anything is written: a line break would turn the rest of a
@@ -189,36 +216,67 @@ void emit_slurm(const args& a, const sweep_plan& plan, const fs::path& dir) {
   check_slurm_path("the sweep directory (--out)", abs_dir.string());
   check_script_line("the sweep file", sweep_file.string());
   check_script_line("the sae-sweep program path", self.string());
+  check_script_line("the sae-compare program path", compare.string());
   check_script_line("the current directory", cwd.string());
   const int cpus = a.cores > 0 ? a.cores : load_config(plan.spec.base.string(), {}).run.threads;
   std::string cmd = fmt::format("{} {}", shell_quote(self.string()), shell_quote(sweep_file.string()));
   if (!a.out.empty()) cmd += " --out " + shell_quote(abs_dir.string());
-  const std::string script = fmt::format(
+  std::string extra;
+  for (const auto& [key, value] : a.sbatch) extra += fmt::format("#SBATCH --{}={}\n", key, value);
+  const auto job = slurm_job_name(plan.spec.name);
+  // --signal: TERM to sae-sweep (the batch shell, by exec) two minutes before
+  // the time limit; it stops its run at the end of a step, marked interrupted,
+  // and the next submission resumes it.
+  const std::string array = fmt::format(
       R"(#!/bin/bash
 # Slurm job array for the sweep '{name}': one array task per plan row ({rows} runs).
-#   sbatch {path}
+#   {dir}/submit.sh    (this array, then collect.sh once every task has ended)
 # Each task runs one row (sae-sweep --task), resuming it if it was interrupted.
-# When every task has ended, rebuild the summary:
-#   {cmd} --collect
 #SBATCH --job-name=sae-sweep-{job}
 #SBATCH --array=0-{last}
 #SBATCH --cpus-per-task={cpus}
 #SBATCH --output={dir}/runs/slurm-%A_%a.out
-set -euo pipefail
+#SBATCH --signal=B:TERM@120
+{extra}set -euo pipefail
 cd {cwd}
 export OPENBLAS_CORETYPE="${{OPENBLAS_CORETYPE:-Haswell}}"
 exec {cmd} --task "$SLURM_ARRAY_TASK_ID" --cores "${{SLURM_CPUS_PER_TASK:-{cpus}}}"
 )",
-      fmt::arg("name", one_line(plan.spec.name)), fmt::arg("job", slurm_job_name(plan.spec.name)),
-      fmt::arg("rows", plan.rows.size()), fmt::arg("path", shell_quote((abs_dir / "slurm.sh").string())),
+      fmt::arg("name", one_line(plan.spec.name)), fmt::arg("job", job), fmt::arg("rows", plan.rows.size()),
       fmt::arg("cmd", cmd), fmt::arg("last", plan.rows.size() - 1), fmt::arg("cpus", cpus),
-      fmt::arg("dir", abs_dir.string()), fmt::arg("cwd", shell_quote(cwd.string())));
+      fmt::arg("dir", abs_dir.string()), fmt::arg("cwd", shell_quote(cwd.string())), fmt::arg("extra", extra));
+  const std::string collect = fmt::format(
+      R"(#!/bin/bash
+# Rebuilds the summary of the sweep '{name}' and compares its runs; submit.sh
+# runs it after the array (afterany: also when some tasks failed).
+#SBATCH --job-name=sae-collect-{job}
+#SBATCH --cpus-per-task=1
+#SBATCH --output={dir}/runs/slurm-collect-%j.out
+{extra}set -euo pipefail
+cd {cwd}
+{cmd} --collect
+exec {compare} {sweep_dir}
+)",
+      fmt::arg("name", one_line(plan.spec.name)), fmt::arg("job", job), fmt::arg("dir", abs_dir.string()),
+      fmt::arg("cwd", shell_quote(cwd.string())), fmt::arg("cmd", cmd), fmt::arg("extra", extra),
+      fmt::arg("compare", shell_quote(compare.string())), fmt::arg("sweep_dir", shell_quote(abs_dir.string())));
+  const std::string submit = fmt::format(
+      R"(#!/bin/bash
+# Submits the job array of the sweep '{name}', then its collect job to run when the array has ended.
+set -euo pipefail
+array=$(sbatch --parsable {array})
+sbatch --dependency=afterany:"${{array%%;*}}" {collect}
+)",
+      fmt::arg("name", one_line(plan.spec.name)), fmt::arg("array", shell_quote((abs_dir / "slurm.sh").string())),
+      fmt::arg("collect", shell_quote((abs_dir / "collect.sh").string())));
   write_plan_files(plan, dir);
   std::error_code ec;
   fs::create_directories(dir / "runs", ec);
-  write_file_atomically(dir / "slurm.sh", script, file_mode::executable);
-  fmt::print("sae-sweep: wrote {} ({} array tasks, {} cpus each)\n  submit: sbatch {}\n  then:   {} --collect\n",
-             (dir / "slurm.sh").string(), plan.rows.size(), cpus, (dir / "slurm.sh").string(), cmd);
+  write_file_atomically(dir / "slurm.sh", array, file_mode::executable);
+  write_file_atomically(dir / "collect.sh", collect, file_mode::executable);
+  write_file_atomically(dir / "submit.sh", submit, file_mode::executable);
+  fmt::print("sae-sweep: wrote {} ({} array tasks, {} cpus each) and collect.sh\n  submit: {}\n",
+             (dir / "slurm.sh").string(), plan.rows.size(), cpus, (dir / "submit.sh").string());
 }
 
 void dry_run(const sweep_plan& plan, const fs::path& dir, const std::vector<int>& rows, const fs::path& trainer,

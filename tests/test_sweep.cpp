@@ -663,20 +663,54 @@ TEST_CASE("sae-sweep --emit slurm: hostile sweep names and directories give a va
       continue;
     }
     REQUIRE(rc == 0);
-    REQUIRE(fs::exists(script));
-    CHECK(run_command("bash -n " + shell_quote(script.string()) + " 2>/dev/null") == 0);
-    const std::string text = slurp(script);
-    int directives = 0;
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("#SBATCH", 0) != 0) continue;
-      ++directives;
-      // "#SBATCH --option=value": one blank, nothing Slurm's tokenizer could split or cut.
-      CHECK(line.rfind("#SBATCH --", 0) == 0);
-      CHECK(line.find_first_of(" \t\"'\\#", 8) == std::string::npos);
+    for (const char* name : {"slurm.sh", "collect.sh", "submit.sh"}) {
+      INFO(name);
+      REQUIRE(fs::exists(out / name));
+      CHECK(run_command("bash -n " + shell_quote((out / name).string()) + " 2>/dev/null") == 0);
+      int directives = 0;
+      std::istringstream lines(slurp(out / name));
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("#SBATCH", 0) != 0) continue;
+        ++directives;
+        // "#SBATCH --option=value": one blank, nothing Slurm's tokenizer could split or cut.
+        CHECK(line.rfind("#SBATCH --", 0) == 0);
+        CHECK(line.find_first_of(" \t\"'\\#", 8) == std::string::npos);
+      }
+      CHECK(directives == (name == std::string("slurm.sh") ? 5 : name == std::string("collect.sh") ? 3 : 0));
     }
-    CHECK(directives == 4);
-    CHECK_THAT(text, Catch::Contains("#SBATCH --job-name=sae-sweep-"));
+    CHECK_THAT(slurp(script), Catch::Contains("#SBATCH --job-name=sae-sweep-"));
   }
   CHECK_FALSE(fs::exists(marker));
+}
+
+TEST_CASE("sae-sweep --emit slurm: time, memory, partition and account, the stop signal, the collect job",
+          "[sweep]") {
+  const fs::path sweep_exe = build_dir() / "apps" / "sae-sweep";
+  sweep_files f("sweep_slurm_options");
+  const fs::path file = f.write("s.ini", "", "[grid]\nsparsity.beta = 0.01, 0.1\n");
+  const fs::path out = f.dir / "out", log = f.dir / "log.txt";
+  const std::string base = fmt::format("{} {} --out {} ", shell_quote(sweep_exe.string()), shell_quote(file.string()),
+                                       shell_quote(out.string()));
+  REQUIRE(run_command(base + "--emit slurm --slurm-time 4:00:00 --slurm-mem=8G --slurm-partition short "
+                             "--slurm-account lab_1 > " + shell_quote(log.string()) + " 2>&1") == 0);
+  const std::string array = slurp(out / "slurm.sh"), collect = slurp(out / "collect.sh");
+  for (const std::string& text : {array, collect}) {
+    CHECK_THAT(text, Catch::Contains("#SBATCH --time=4:00:00\n#SBATCH --mem=8G\n#SBATCH --partition=short\n"
+                                     "#SBATCH --account=lab_1\n"));
+  }
+  CHECK_THAT(array, Catch::Contains("#SBATCH --signal=B:TERM@120\n") && Catch::Contains("exec "));
+  CHECK_THAT(collect, Catch::Contains(" --collect\n") && Catch::Contains("apps/sae-compare " + out.string() + "\n"));
+  CHECK_THAT(slurp(out / "submit.sh"), Catch::Contains("array=$(sbatch --parsable ") &&
+                                           Catch::Contains("sbatch --dependency=afterany:\"${array%%;*}\" "));
+  CHECK_THAT(slurp(log), Catch::Contains("submit: " + (out / "submit.sh").string()));
+  // Values go into #SBATCH lines as they are: anything but plain text is refused, writing nothing.
+  for (const std::string bad : {"'4:00 #x'", "'8G --wrap=x'", "\"$(printf '1\\n#SBATCH --wrap=x')\"", "''"}) {
+    INFO(bad);
+    fs::remove_all(out);
+    CHECK(run_command(base + "--emit slurm --slurm-time " + bad + " > " + shell_quote(log.string()) + " 2>&1") == 2);
+    CHECK_THAT(slurp(log), Catch::Contains("--slurm-time") && Catch::Contains("expected letters, digits"));
+    CHECK_FALSE(fs::exists(out / "slurm.sh"));
+  }
+  CHECK(run_command(base + "--slurm-mem 8G > " + shell_quote(log.string()) + " 2>&1") == 2);
+  CHECK_THAT(slurp(log), Catch::Contains("--slurm-mem goes with --emit slurm"));
 }
