@@ -270,6 +270,23 @@ TEST_CASE("sparsity curves: two columns per site, one row per epoch, quoted titl
   }
 }
 
+TEST_CASE("step loss: one row per logged step, log y over a decade", "[figures]") {
+  temp_dir dir("step_loss");
+  const std::vector<step_loss> steps{{10, 0.5, 0.45}, {20, 0.25, 0.24}, {30, std::nan(""), 0.2}};
+  const bool made = step_loss_curve(dir.path, steps);
+  CHECK(plotted_dat(dir.path, "step_loss", made) ==
+        "# saelab training loss per logged step (NaN: not measured)\n"
+        "# step loss reconstruction\n"
+        "10 0.5 0.45\n"
+        "20 0.25 0.24\n"
+        "30 NaN 0.2\n");
+  const std::string gp = slurp(dir.path / "step_loss.gp");
+  CHECK(contains(gp, "plot 'step_loss.dat' using 1:2 with lines lw 2 title 'loss (with penalty)'"));
+  CHECK(!contains(gp, "logscale"));  // 0.2 .. 0.5
+  step_loss_curve(dir.path / "wide", std::vector<step_loss>{{1, 2.0, 1.9}, {2, 0.1, 0.09}});
+  CHECK(contains(slurp(dir.path / "wide" / "step_loss.gp"), "set logscale y"));
+}
+
 TEST_CASE("most active units: by firing fraction, highest first, ties in unit order", "[figures]") {
   const std::vector<double> fraction{0.1, 0.0, 0.7, 0.1, 0.9, 0.0};
   CHECK(most_active_units(fraction, 4) == std::vector<int>{4, 2, 0, 3});

@@ -36,7 +36,7 @@ TEST_CASE("a resumed fc run writes firing densities, sparsity curves of all epoc
 
   const fs::path fig = tmp / "run" / "figures";
   const bool gnuplot = !find_program("gnuplot").empty();
-  for (const char* stem : {"firing_density_hidden", "sparsity_curves"}) {
+  for (const char* stem : {"firing_density_hidden", "sparsity_curves", "step_loss"}) {
     INFO(stem);
     CHECK(fs::exists(fig / (std::string(stem) + ".dat")));
     CHECK(fs::exists(fig / (std::string(stem) + ".gp")));
@@ -55,6 +55,14 @@ TEST_CASE("a resumed fc run writes firing densities, sparsity curves of all epoc
   const std::string dat = slurp(fig / "sparsity_curves.dat");
   CHECK(dat.find(fmt::format("\n1 {:.8g} {:.8g}\n", l0[0], dead[0])) != std::string::npos);
   CHECK(dat.find(fmt::format("\n2 {:.8g} {:.8g}\n", l0[1], dead[1])) != std::string::npos);
+
+  // Every logged step of both epochs (3 steps each, logged every 2: steps 2, 4, 6).
+  const auto steps = h5::read<std::int64_t>(f, "/steps/step");
+  const auto losses = h5::read<double>(f, "/steps/loss");
+  REQUIRE(!steps.empty());
+  const std::string step_dat = slurp(fig / "step_loss.dat");
+  CHECK(static_cast<std::size_t>(std::count(step_dat.begin(), step_dat.end(), '\n')) == 2 + steps.size());
+  CHECK(step_dat.find(fmt::format("\n{} {:.8g} ", steps.back(), losses.back())) != std::string::npos);
 
   // filters.txt: the tiles' units, most often active (last epoch) first.
   const auto fraction_f32 = h5::read<float>(f, "/sites/hidden/active_fraction");  // [2, 16]

@@ -136,6 +136,20 @@ std::vector<epoch_sparsity> logged_sparsity(const run_log& log, const network<fl
   return rows;
 }
 
+// The logged steps' losses, from run.h5 (so with the steps before a resume).
+std::vector<step_loss> logged_steps(const run_log& log) {
+  std::vector<step_loss> rows;
+  try {  // a figure's input: its failure must not fail the trained run
+    const auto step = log.read_f64("/steps/step"), loss = log.read_f64("/steps/loss"),
+               reconstruction = log.read_f64("/steps/reconstruction");
+    for (std::size_t i = 0; i < step.size() && i < loss.size() && i < reconstruction.size(); ++i)
+      rows.push_back({step[i], loss[i], reconstruction[i]});
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sae-train: warning: no step loss figure: {}\n", e.what());
+  }
+  return rows;
+}
+
 run_status train_and_record(const run_context& c, const run_options& opt) {
   const int first = c.t.next_epoch();
   const std::int64_t images = c.data.train.images.size(0);
@@ -173,7 +187,7 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
     }
     const test_record last = ckpt.last() ? ckpt.last()->test : c.t.test();
     figure_failures = write_run_figures(c.dir / "figures", c.net, c.data.test.images, csv.rows(),
-                                        logged_sparsity(c.log, c.net), last.activity);
+                                        logged_steps(c.log), logged_sparsity(c.log, c.net), last.activity);
     c.log.set_status(run_status::done);
     c.log.close();
     write_run_state(c.dir, run_status::done, ckpt.epochs_done(), c.cfg.train.epochs, figure_failures);

@@ -154,6 +154,42 @@ bool loss_curves(const fs::path& dir, std::span<const epoch_losses> epochs) {
   return gnuplot_render(dir, "loss_curves.gp", "loss_curves.png");
 }
 
+bool step_loss_curve(const fs::path& dir, std::span<const step_loss> steps) {
+  std::string dat =
+      "# saelab training loss per logged step (NaN: not measured)\n"
+      "# step loss reconstruction\n";
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  bool all_positive = true;
+  for (const step_loss& s : steps) {
+    dat += fmt::format("{} {} {}\n", num(s.step), num(s.loss), num(s.reconstruction));
+    for (double v : {s.loss, s.reconstruction}) {
+      if (!std::isfinite(v)) continue;
+      if (v <= 0) all_positive = false;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  const bool log_y = all_positive && lo > 0 && hi / lo >= 10;
+  const std::string gp = fmt::format(
+      "# Renders step_loss.png from step_loss.dat: run `gnuplot step_loss.gp` in this directory.\n"
+      "set terminal pngcairo size 800,500\n"
+      "set output 'step_loss.png'\n"
+      "set title 'Training loss per logged step' noenhanced\n"
+      "set xlabel 'optimiser step'\n"
+      "set ylabel 'mean loss per pixel{}'\n"
+      "{}"
+      "set format y '%g'\n"
+      "set grid\n"
+      "set key top right\n"
+      "plot 'step_loss.dat' using 1:2 with lines lw 2 title 'loss (with penalty)', \\\n"
+      "     '' using 1:3 with lines lw 2 title 'reconstruction'\n",
+      log_y ? " (log scale)" : "", log_y ? "set logscale y\n" : "");
+  ensure_dir(dir);
+  write_file_atomically(dir / "step_loss.dat", dat);
+  write_file_atomically(dir / "step_loss.gp", gp);
+  return gnuplot_render(dir, "step_loss.gp", "step_loss.png");
+}
+
 namespace {
 
 // A per-unit quantity on a log10 axis: bins_per_decade bins from 10^lo_exp to

@@ -60,6 +60,18 @@ bool rho_hat_histogram(const std::filesystem::path& dir, std::string_view site, 
 bool firing_density(const std::filesystem::path& dir, std::string_view site, std::span<const double> active_fraction,
                     std::int64_t inputs);
 
+struct step_loss {
+  double step = 0;            // 1-based optimiser step
+  double loss = 0;            // the batch's training loss, penalty included
+  double reconstruction = 0;  // its reconstruction part
+};
+
+// step_loss.dat + .gp -> .png: the training loss and its reconstruction part
+// at every logged step (log.every_steps), where a too-high learning rate or a
+// penalty that overwhelms the loss shows first. Log y when the curve spans a
+// decade, as loss_curves.
+bool step_loss_curve(const std::filesystem::path& dir, std::span<const step_loss> steps);
+
 struct epoch_sparsity {
   int epoch = 0;                       // 1-based, as loss_curves shows it
   std::vector<double> l0;              // per site: mean number of active units per test input

@@ -119,12 +119,13 @@ void write_filter_figure(const fs::path& fig, const network<float>& net, std::sp
 }
 
 std::string write_run_figures(const fs::path& fig, network<float>& net, const tensor<float>& test_images,
-                              std::span<const epoch_losses> curve, std::span<const epoch_sparsity> sparsity,
-                              std::span<const site_activity> activity) {
+                              std::span<const epoch_losses> curve, std::span<const step_loss> steps,
+                              std::span<const epoch_sparsity> sparsity, std::span<const site_activity> activity) {
   std::string failures;
   try_figure("reconstruction", failures, [&] { write_reconstruction_figure(fig, net, test_images); });
   try_figure("filter", failures, [&] { write_filter_figure(fig, net, activity); });
   try_figure("loss curve", failures, [&] { loss_curves(fig, curve); });
+  try_figure("step loss", failures, [&] { step_loss_curve(fig, steps); });
   try_figure("sparsity curve", failures, [&] {
     std::vector<std::string> names;
     for (const auto& s : net.sites()) names.push_back(s.name);

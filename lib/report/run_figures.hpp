@@ -41,7 +41,7 @@ void write_filter_figure(const std::filesystem::path& dir, const network<float>&
 // printed as a warning on stderr and named in the returned text ("" when
 // every figure was written).
 std::string write_run_figures(const std::filesystem::path& dir, network<float>& net, const tensor<float>& test_images,
-                              std::span<const epoch_losses> curve, std::span<const epoch_sparsity> sparsity,
-                              std::span<const site_activity> activity);
+                              std::span<const epoch_losses> curve, std::span<const step_loss> steps,
+                              std::span<const epoch_sparsity> sparsity, std::span<const site_activity> activity);
 
 }  // namespace saelab
