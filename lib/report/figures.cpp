@@ -108,26 +108,37 @@ fs::path filter_figure(const fs::path& dir, std::span<const float> weights, int 
   return path;
 }
 
+namespace {
+
+// The finite values a loss plot shows. A log axis pays only when they span a
+// decade (fast early epochs); over a narrower range it would leave the axis
+// with one labelled tick.
+struct loss_range {
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  bool all_positive = true;
+  void add(double v) {
+    if (!std::isfinite(v)) return;
+    all_positive = all_positive && v > 0;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  bool log_scale() const { return all_positive && lo > 0 && hi / lo >= 10; }
+};
+
+}  // namespace
+
 bool loss_curves(const fs::path& dir, std::span<const epoch_losses> epochs) {
   std::string dat =
       "# saelab loss curves, one row per epoch (NaN: not measured)\n"
       "# epoch train_loss train_reconstruction test_bce\n";
-  double lo = std::numeric_limits<double>::infinity(), hi = 0;
-  bool all_positive = true;
+  loss_range range;
   int first_epoch = 0, last_epoch = 0;
   for (const epoch_losses& e : epochs) {
     dat += fmt::format("{} {} {} {}\n", e.epoch, num(e.train_loss), num(e.train_reconstruction), num(e.test_bce));
-    for (double v : {e.train_loss, e.train_reconstruction, e.test_bce}) {
-      if (!std::isfinite(v)) continue;
-      if (v <= 0) all_positive = false;
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
+    for (double v : {e.train_loss, e.train_reconstruction, e.test_bce}) range.add(v);
   }
   if (!epochs.empty()) first_epoch = epochs.front().epoch, last_epoch = epochs.back().epoch;
-  // A log axis pays only when the curves span a decade (fast early epochs);
-  // over a narrower range it would leave the axis with one labelled tick.
-  const bool log_y = all_positive && lo > 0 && hi / lo >= 10;
+  const bool log_y = range.log_scale();
 
   std::string gp = fmt::format(
       "# Renders loss_curves.png from loss_curves.dat: run `gnuplot loss_curves.gp` in this directory.\n"
@@ -158,18 +169,13 @@ bool step_loss_curve(const fs::path& dir, std::span<const step_loss> steps) {
   std::string dat =
       "# saelab training loss per logged step (NaN: not measured)\n"
       "# step loss reconstruction\n";
-  double lo = std::numeric_limits<double>::infinity(), hi = 0;
-  bool all_positive = true;
+  loss_range range;
   for (const step_loss& s : steps) {
     dat += fmt::format("{} {} {}\n", num(s.step), num(s.loss), num(s.reconstruction));
-    for (double v : {s.loss, s.reconstruction}) {
-      if (!std::isfinite(v)) continue;
-      if (v <= 0) all_positive = false;
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
+    range.add(s.loss);
+    range.add(s.reconstruction);
   }
-  const bool log_y = all_positive && lo > 0 && hi / lo >= 10;
+  const bool log_y = range.log_scale();
   const std::string gp = fmt::format(
       "# Renders step_loss.png from step_loss.dat: run `gnuplot step_loss.gp` in this directory.\n"
       "set terminal pngcairo size 800,500\n"
