@@ -137,6 +137,9 @@ TEST_CASE("model.layers in a config: arch follows it, contradictions are refused
   CHECK(c.model.arch == model_arch::layers);
   CHECK(load_config("", {}).model.arch == model_arch::fc);
   CHECK_THAT(config_error_of({"--model.arch=layers"}), Contains("model.arch = layers needs model.layers"));
+  // A layer list on the command line replaces the file's preset.
+  const experiment_config over = load_config("configs/fc_kl.ini", {"--model.layers=linear(16) relu@h, linear(784)"});
+  CHECK(over.model.arch == model_arch::layers);
   CHECK_THAT(config_error_of({"--model.arch=fc", "--model.layers=linear(784)"}),
              Contains("model.layers is given but model.arch = fc"));
   CHECK_THAT(config_error_of({"--model.layers=linear(784) tanh"}),

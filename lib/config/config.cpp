@@ -398,8 +398,8 @@ void check_no_repeats(const po::parsed_options& parsed, std::string_view source)
   }
 }
 
-// model.layers alone means arch = layers; a preset with a layer list, or
-// arch = layers without one, is a contradiction to point out.
+// model.layers alone (or above a file's arch) means arch = layers; a preset
+// with a layer list, or arch = layers without one, is a contradiction to point out.
 void check_model_keys(experiment_config& c, bool arch_given, std::string_view source) {
   model_config& m = c.model;
   if (!m.layers.empty() && !arch_given) m.arch = model_arch::layers;
@@ -501,7 +501,11 @@ experiment_config load_config(const std::string& path, const std::vector<std::st
     if (!vm.count(r.key)) continue;
     apply(r, c, vm[r.key].as<std::string>(), from_cmd.count(r.key) ? std::string_view("command line") : path);
   }
-  check_model_keys(c, vm.count("model.arch") != 0, from_cmd.count("model.layers") ? "command line" : path);
+  // A layer list on the command line overrides the file's model.arch (a
+  // preset) as any override does; one in the same place as arch must agree with it.
+  const bool arch_given =
+      vm.count("model.arch") != 0 && (from_cmd.count("model.arch") != 0 || from_cmd.count("model.layers") == 0);
+  check_model_keys(c, arch_given, from_cmd.count("model.layers") ? "command line" : path);
   return c;
 }
 
