@@ -14,6 +14,7 @@
 #include "config/ini.hpp"
 #include "config/printable.hpp"
 #include "experiment/run_dir.hpp"
+#include "io/fnv1a.hpp"
 #include "io/input_file.hpp"
 #include "log/h5.hpp"
 #include "report/atomic_write.hpp"
@@ -28,13 +29,6 @@ namespace {
 
 // ---- small helpers ----
 
-constexpr std::uint64_t fnv1a_basis = 0xcbf29ce484222325ull;
-
-std::uint64_t fnv1a(const void* p, std::size_t bytes, std::uint64_t h = fnv1a_basis) {
-  const auto* b = static_cast<const unsigned char*>(p);
-  for (std::size_t i = 0; i < bytes; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  return h;
-}
 
 // Format 2: one FNV-1a over everything that determines how the run goes on
 // (the config, the architecture, the counters, each tensor's checksum and the
@@ -263,10 +257,11 @@ void write_checkpoint(const fs::path& path, const network<float>& net, optimizer
         h5::set_description(g, "", fmt::format("{} state after optimizer_steps steps", opt_text));
         for (std::size_t i = 0; i < state.size(); ++i)
           write_tensor(g, names.at(i), state[i]->data(), state[i]->numel(), "",
-                       fmt::format("{} buffer {} of the optimiser, flat like /params", kind_name, names[i]));
+                       fmt::format("{} buffer {} of the optimiser, flat, in the order of the layers' parameters", kind_name, names[i]));
       }
       h5::set_description(h5::write_string(f, "/rng", r.state()), "",
-                          "std::mt19937_64 state: the next epoch's shuffle is drawn from it");
+                          opt ? "std::mt19937_64 state: the next epoch's shuffle is drawn from it"
+                              : "std::mt19937_64 state (weights only: not used)");
       checkpoint_info info;
       info.config = meta.config;
       info.model_summary = net.summary();

@@ -17,6 +17,7 @@
 #include "experiment/progress.hpp"
 #include "experiment/resume_plan.hpp"
 #include "experiment/session.hpp"
+#include "io/fnv1a.hpp"
 #include "log/h5_repair.hpp"
 #include "log/run_log.hpp"
 #include "report/atomic_write.hpp"
@@ -29,12 +30,6 @@ namespace saelab {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::uint64_t fnv1a(const std::string& s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 // The config as recorded in resolved.ini and model.h5: run.out emptied.
 experiment_config recorded(experiment_config cfg) {
@@ -205,8 +200,9 @@ run_status train_and_record(const run_context& c, const run_options& opt) {
 
 std::string run_directory(const experiment_config& cfg) {
   if (!cfg.run.out.empty()) return cfg.run.out;
+  const std::string config = to_ini(recorded(cfg));
   return fmt::format("experiments/runs/{}-{:08x}", cfg.run.name.empty() ? "run" : cfg.run.name,
-                     fnv1a(to_ini(recorded(cfg))) & 0xffffffffull);
+                     fnv1a(config.data(), config.size()) & 0xffffffffull);
 }
 
 std::string resolved_ini(const experiment_config& cfg, const fs::path& dir) {

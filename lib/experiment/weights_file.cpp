@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "config/printable.hpp"
+#include "io/fnv1a.hpp"
 #include "io/input_file.hpp"
 
 namespace saelab {
@@ -33,10 +34,7 @@ std::vector<std::string> stored_groups(const h5::object& file) {
 }  // namespace
 
 std::string tensor_checksum(const float* p, std::int64_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  const auto* b = reinterpret_cast<const unsigned char*>(p);
-  for (std::size_t i = 0; i < static_cast<std::size_t>(n) * sizeof(float); ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  return fmt::format("fnv1a64:{:016x}", h);
+  return fmt::format("fnv1a64:{:016x}", fnv1a(p, static_cast<std::size_t>(n) * sizeof(float)));
 }
 
 std::vector<std::string> write_layer_tensors(const h5::object& file, const network<float>& net) {
